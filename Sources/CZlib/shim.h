@@ -1,0 +1,2 @@
+// CZlib — zlib, for reading gzipped IDX files. No API of Descent's own.
+#include <zlib.h>

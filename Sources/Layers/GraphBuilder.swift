@@ -1,0 +1,140 @@
+// GraphBuilder.swift — assembles layers into a Model: infers every shape when a layer is added (so a bad spec
+// fails at build time, naming the layer and the shapes), lays the parameters out in one flat vector, and
+// wires the buffers of the forward and backward passes.
+import Tensor
+
+public struct GraphBuilder {
+    /// A handle on a node added to the builder.
+    public struct Ref: Hashable, Sendable { public let index: Int }
+
+    private struct Pending {
+        var name: String
+        var layer: Layer?
+        var inputs: [Int]
+        var shape: [Int]
+    }
+    private var pending: [Pending]
+    private var names: Set<String> = ["input"]
+    private var kindCounts: [String: Int] = [:]
+
+    public init(inputShape: [Int]) {
+        pending = [Pending(name: "input", layer: nil, inputs: [], shape: inputShape)]
+    }
+
+    /// The model's input.
+    public var input: Ref { Ref(index: 0) }
+
+    /// The per-sample shape of a node.
+    public func shape(of ref: Ref) -> [Int] { pending[ref.index].shape }
+
+    /// Adds `layer` reading `inputs` (the previous node if none are given) and returns its node.
+    /// Throws a `ModelError` naming the layer and the input shapes if they do not fit.
+    @discardableResult
+    public mutating func add(_ layer: Layer, name: String? = nil, _ inputs: Ref...) throws -> Ref {
+        try add(layer, name: name, inputs: inputs)
+    }
+
+    @discardableResult
+    public mutating func add(_ layer: Layer, name: String? = nil, inputs: [Ref]) throws -> Ref {
+        let from = inputs.isEmpty ? [pending.count - 1] : inputs.map(\.index)
+        let nodeName = name ?? autoName(for: layer)
+        guard !names.contains(nodeName) else { throw ModelError("model: two layers are named '\(nodeName)'") }
+        guard from.allSatisfy({ $0 >= 0 && $0 < pending.count }) else {
+            throw ModelError("model: layer '\(nodeName)' reads a node that does not exist")
+        }
+        let shapes = from.map { pending[$0].shape }
+        layer.name = nodeName
+        do {
+            let out = try layer.configure(inputs: shapes)
+            guard out.allSatisfy({ $0 > 0 }) else { throw ShapeProblem("would produce an empty output \(show(out))") }
+            pending.append(Pending(name: nodeName, layer: layer, inputs: from, shape: out))
+        } catch let problem as ShapeProblem {
+            throw ModelError("model: layer '\(nodeName)' (\(layer.summary)) cannot take input \(show(shapes)): \(problem)")
+        }
+        names.insert(nodeName)
+        return Ref(index: pending.count - 1)
+    }
+
+    /// "conv1", "conv2", "relu1", ... from the layer's summary.
+    private mutating func autoName(for layer: Layer) -> String {
+        let kind = String(layer.summary.prefix { $0.isLetter || $0.isNumber && $0 != "(" }).lowercased()
+        var n = kindCounts[kind, default: 0]
+        var candidate: String
+        repeat { n += 1; candidate = "\(kind)\(n)" } while names.contains(candidate)
+        kindCounts[kind] = n
+        return candidate
+    }
+
+    /// Builds the model whose output is `output` (the last node added by default), for batches up to `maxBatch`.
+    public func build(output: Ref? = nil, maxBatch: Int) throws -> Model {
+        guard maxBatch >= 1 else { throw ModelError("model: the batch size must be at least 1, got \(maxBatch)") }
+        guard pending.count > 1 else { throw ModelError("model: it has no layers") }
+        let last = output?.index ?? pending.count - 1
+        guard last == pending.count - 1 else {
+            throw ModelError("model: the output must be the last layer added ('\(pending[pending.count - 1].name)')")
+        }
+        // Readers of each node; nodes nobody reads (other than the output) are dead branches.
+        var readers = [[Int]](repeating: [], count: pending.count)
+        for (i, p) in pending.enumerated() { for j in p.inputs { readers[j].append(i) } }
+        for (i, p) in pending.enumerated() where i != last && readers[i].isEmpty {
+            throw ModelError("model: the output of layer '\(p.name)' is never used")
+        }
+        guard readers[last].isEmpty else { throw ModelError("model: the output layer '\(pending[last].name)' is read by another layer") }
+
+        // Parameter and state layout, in node order.
+        var layout: [LayoutEntry] = [], initial: [ParameterDecl.Initial] = []
+        var stateLayout: [LayoutEntry] = [], stateInitial: [ParameterDecl.Initial] = []
+        for p in pending {
+            guard let layer = p.layer else { continue }
+            for d in layer.parameterDecls {
+                layout.append(LayoutEntry(name: "\(p.name).\(d.name)", offset: layout.last.map { $0.offset + $0.count } ?? 0, shape: d.shape))
+                initial.append(d.initial)
+            }
+            for d in layer.stateDecls {
+                stateLayout.append(LayoutEntry(name: "\(p.name).\(d.name)", offset: stateLayout.last.map { $0.offset + $0.count } ?? 0, shape: d.shape))
+                stateInitial.append(d.initial)
+            }
+        }
+
+        let nodes = pending.enumerated().map { i, p in
+            Model.Node(name: p.name, layer: p.layer, inputs: p.inputs, shape: p.shape, maxBatch: maxBatch, needsGradient: i != 0)
+        }
+        let model = Model(nodes: nodes, maxBatch: maxBatch, layout: layout, parameterInitial: initial,
+                          stateLayout: stateLayout, stateInitial: stateInitial)
+
+        // Wire inputs and gradient destinations. The k-th reader of a node with several readers writes into
+        // that node's k-th reader buffer.
+        for (i, node) in nodes.enumerated() where readers[i].count > 1 {
+            node.readerGradients = readers[i].map { _ in Tensor(shape: [maxBatch] + node.shape) }
+        }
+        var nextReaderSlot = [Int](repeating: 0, count: nodes.count)
+        for node in nodes.dropFirst() {
+            node.inputTensors = node.inputs.map { nodes[$0].output }
+            node.inputGradients = node.inputs.map { j -> Tensor? in
+                if j == 0 { return nil }
+                let producer = nodes[j]
+                if producer.readerGradients.isEmpty { return producer.outputGradient }
+                defer { nextReaderSlot[j] += 1 }
+                return producer.readerGradients[nextReaderSlot[j]]
+            }
+        }
+
+        // Bind parameter and state slices, allocate scratch.
+        var pi = 0, si = 0
+        for node in nodes {
+            guard let layer = node.layer else { continue }
+            let slots = layer.parameterDecls.map { d -> ParameterSlot in
+                defer { pi += 1 }
+                let e = layout[pi]
+                return ParameterSlot(value: model.parameters.data + e.offset, gradient: model.gradients.data + e.offset, count: d.count)
+            }
+            let stateSlots = layer.stateDecls.map { _ -> UnsafeMutablePointer<Float> in
+                defer { si += 1 }
+                return model.state.data + stateLayout[si].offset
+            }
+            layer.bind(parameters: slots, state: stateSlots)
+            layer.allocate(maxBatch: maxBatch)
+        }
+        return model
+    }
+}

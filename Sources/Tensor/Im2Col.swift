@@ -1,0 +1,120 @@
+// Im2Col.swift — im2col and col2im for a whole batch, so that a convolution is one GEMM over the batch.
+//
+// Layout of the column matrix: rows are (channel, ky, kx) — the K = C·kh·kw entries of a receptive field —
+// and columns are (sample, oy, ox) over the whole batch, so `col` is K × (N·Ho·Wo), row-major:
+//     col[(c·kh + ky)·kw + kx][(n·Ho + oy)·Wo + ox] = x[n][c][oy·s − p + ky][ox·s − p + kx]   (0 outside)
+// The forward is then W[Cout×K] · col, and both backward products (W-gradient and col-gradient) are single
+// GEMMs against the same matrix.
+
+/// Geometry of a 2-D convolution or pooling window over an N×C×H×W input.
+public struct ConvGeometry: Equatable, Sendable {
+    public var channels: Int, height: Int, width: Int
+    public var kernelH: Int, kernelW: Int
+    public var strideH: Int, strideW: Int
+    public var padH: Int, padW: Int
+
+    public init(channels: Int, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
+        self.channels = channels; self.height = height; self.width = width
+        (kernelH, kernelW) = kernel; (strideH, strideW) = stride; (padH, padW) = padding
+    }
+
+    public var outHeight: Int { (height + 2 * padH - kernelH) / strideH + 1 }
+    public var outWidth: Int { (width + 2 * padW - kernelW) / strideW + 1 }
+    /// Rows of the column matrix: the size of one receptive field.
+    public var fieldSize: Int { channels * kernelH * kernelW }
+    public var outPixels: Int { outHeight * outWidth }
+    public var inPixels: Int { height * width }
+    /// True when the window fits at least once.
+    public var isValid: Bool { height + 2 * padH >= kernelH && width + 2 * padW >= kernelW && kernelH > 0 && kernelW > 0 && strideH > 0 && strideW > 0 }
+}
+
+public enum Im2Col {
+    /// Fills `col` (fieldSize × (batch·outPixels)) from `x` (batch × C × H × W).
+    public static func im2col(_ x: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+        let (ho, wo) = (g.outHeight, g.outWidth)
+        let columns = batch * ho * wo
+        for c in 0..<g.channels {
+            for ky in 0..<g.kernelH {
+                for kx in 0..<g.kernelW {
+                    let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * columns
+                    for n in 0..<batch {
+                        let plane = x + (n * g.channels + c) * g.inPixels
+                        let out = row + n * ho * wo
+                        for oy in 0..<ho {
+                            let iy = oy * g.strideH - g.padH + ky
+                            let dst = out + oy * wo
+                            if iy < 0 || iy >= g.height {
+                                dst.update(repeating: 0, count: wo)
+                                continue
+                            }
+                            let src = plane + iy * g.width
+                            copyRow(src: src, width: g.width, dst: dst, count: wo, start: kx - g.padW, stride: g.strideW)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the columns back into `dx` (batch × C × H × W), which it first zeroes: the adjoint of `im2col`.
+    public static func col2im(_ col: UnsafePointer<Float>, batch: Int, _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>) {
+        let (ho, wo) = (g.outHeight, g.outWidth)
+        let columns = batch * ho * wo
+        dx.update(repeating: 0, count: batch * g.channels * g.inPixels)
+        for c in 0..<g.channels {
+            for ky in 0..<g.kernelH {
+                for kx in 0..<g.kernelW {
+                    let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * columns
+                    for n in 0..<batch {
+                        let plane = dx + (n * g.channels + c) * g.inPixels
+                        let out = row + n * ho * wo
+                        for oy in 0..<ho {
+                            let iy = oy * g.strideH - g.padH + ky
+                            if iy < 0 || iy >= g.height { continue }
+                            addRow(src: out + oy * wo, count: wo, dst: plane + iy * g.width, width: g.width,
+                                   start: kx - g.padW, stride: g.strideW)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dst[o] = src[start + o·stride] for o in 0..<count, 0 where the index falls outside 0..<width.
+    @inline(__always)
+    private static func copyRow(src: UnsafePointer<Float>, width: Int, dst: UnsafeMutablePointer<Float>,
+                                count: Int, start: Int, stride: Int) {
+        let (lo, hi) = validRange(count: count, width: width, start: start, stride: stride)
+        if lo > 0 { dst.update(repeating: 0, count: lo) }
+        if stride == 1 {
+            if hi > lo { dst.advanced(by: lo).update(from: src + (start + lo), count: hi - lo) }
+        } else {
+            var o = lo
+            while o < hi { dst[o] = src[start + o * stride]; o += 1 }
+        }
+        if hi < count { dst.advanced(by: hi).update(repeating: 0, count: count - hi) }
+    }
+
+    /// dst[start + o·stride] += src[o] for the o that land inside 0..<width.
+    @inline(__always)
+    private static func addRow(src: UnsafePointer<Float>, count: Int, dst: UnsafeMutablePointer<Float>,
+                               width: Int, start: Int, stride: Int) {
+        let (lo, hi) = validRange(count: count, width: width, start: start, stride: stride)
+        if stride == 1 {
+            let d = dst + start
+            var o = lo
+            while o < hi { d[o] += src[o]; o += 1 }
+        } else {
+            var o = lo
+            while o < hi { dst[start + o * stride] += src[o]; o += 1 }
+        }
+    }
+
+    /// The output positions o in [lo, hi) whose input index start + o·stride lies in 0..<width.
+    @inline(__always)
+    private static func validRange(count: Int, width: Int, start: Int, stride: Int) -> (Int, Int) {
+        let lo = start >= 0 ? 0 : min(count, (-start + stride - 1) / stride)
+        let hi = width - start <= 0 ? 0 : min(count, (width - start + stride - 1) / stride)
+        return (lo, max(lo, hi))
+    }
+}
