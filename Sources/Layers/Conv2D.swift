@@ -17,7 +17,7 @@ public final class Conv2D: Layer {
     public let padding: (Int, Int)
     public let useBias: Bool
     /// Upper bound on the column matrix, in bytes; larger batches are cut into chunks of samples.
-    public static let maxColumnBytes = 64 << 20
+    public let maxColumnBytes: Int
 
     public private(set) var geometry: ConvGeometry!
     private var weight: ParameterSlot!   // Cout × Cin × kh × kw
@@ -29,8 +29,10 @@ public final class Conv2D: Layer {
     /// then skips recomputing it.
     private var columnsHoldBatch = false
 
-    public init(_ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
+    public init(_ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
+                maxColumnBytes: Int = 64 << 20) {
         self.outChannels = outChannels
+        self.maxColumnBytes = maxColumnBytes
         self.kernel = (kernel, kernel); self.stride = (stride, stride); self.padding = (padding, padding)
         self.useBias = bias
     }
@@ -69,7 +71,7 @@ public final class Conv2D: Layer {
     public func allocate(maxBatch: Int) {
         let g = geometry!
         let perSample = g.fieldSize * g.outPixels * MemoryLayout<Float>.stride
-        chunk = max(1, min(maxBatch, Conv2D.maxColumnBytes / max(perSample, 1)))
+        chunk = max(1, min(maxBatch, maxColumnBytes / max(perSample, 1)))
         col = Tensor(shape: [g.fieldSize, chunk * g.outPixels])
         tmp = Tensor(shape: [outChannels, chunk * g.outPixels])
     }

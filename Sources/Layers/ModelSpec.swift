@@ -87,7 +87,7 @@ public struct ModelSpec: Equatable, Sendable, CustomStringConvertible {
     }
 
     private func buildLeNet5(_ g: inout GraphBuilder, input: [Int], classes: Int) throws {
-        let pad = input.count == 3 ? max(0, (32 - input[1]) / 2) : 0
+        let pad = input.count == 3 && input[1] == 28 ? 2 : 0   // MNIST's 28×28 padded to LeNet's 32×32
         try g.add(Conv2D(6, kernel: 5, padding: pad), name: "conv1")
         try g.add(act(), name: "act1")
         try g.add(MaxPool2D(2), name: "pool1")
