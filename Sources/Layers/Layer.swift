@@ -27,6 +27,9 @@ public struct ParameterSlot {
     public let value: UnsafeMutablePointer<Float>
     public let gradient: UnsafeMutablePointer<Float>
     public let count: Int
+    public init(value: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
+        self.value = value; self.gradient = gradient; self.count = count
+    }
 }
 
 /// Per-pass information a layer may need beyond its inputs.

@@ -53,7 +53,7 @@ public struct LearningRate: Equatable, Sendable, CustomStringConvertible {
             for m in milestones where m <= epoch { passed += 1 }
             lr *= pow(factor, passed)
         case .cosine(let epochs, let minimum):
-            let t = Double(min(epoch, epochs)) / Double(max(epochs, 1))
+            let t = Double(epoch) / Double(max(epochs, 1))   // periodic past `epochs`, as PyTorch
             lr = minimum + (base - minimum) * Float((1 + cos(Double.pi * t)) / 2)
         }
         if warmupSteps > 0 && globalStep < warmupSteps {
