@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# no-allocation-in-step.sh — the training step allocates nothing once the model is built: valgrind's heap
+# allocation count after K and after 2K steps must be equal, for an MLP with dropout, LeNet-5, a ResNet and a
+# U-Net. One OpenBLAS thread, as every rank runs (OpenBLAS's own threaded sgemm mallocs a job queue per call).
+set -euo pipefail
+bench="${1:-.build/release/descent-bench}"
+command -v valgrind >/dev/null || { echo "no-allocation-in-step: valgrind not installed (scripts/setup installs it)"; exit 1; }
+count() {
+  OPENBLAS_NUM_THREADS=1 valgrind "$bench" steps --model "$1" --steps "$2" 2>&1 |
+    sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' | tr -d ,
+}
+status=0
+for model in mlp lenet5 resnet unet; do
+  a=$(count "$model" 2); b=$(count "$model" 4)
+  if [[ -z "$a" || "$a" != "$b" ]]; then
+    echo "no-allocation-in-step: $model FAILED: $a allocations after 2 steps, $b after 4"; status=1
+  else
+    echo "no-allocation-in-step: $model ok ($a allocations in all, none per step)"
+  fi
+done
+exit $status
