@@ -26,15 +26,17 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensor"]),
         .target(name: "Optim", dependencies: ["Tensor"]),
 
-        // Data sets, job files, training, reports.
+        // Data sets, job files, checkpoints, training, reports.
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Data", dependencies: ["Tensor", "CZlib", "CHDF5"]),
         .target(name: "Job", dependencies: ["Layers", "Optim", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "CZlib", "CHDF5"]),
         .target(name: "Report", dependencies: []),
-        .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report"]),
+        .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint"]),
 
         // The command-line tool.
         .executableTarget(name: "descent", dependencies: [
-            "Train", "Job", "Data", "Report", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Train", "Job", "Data", "Report", "Checkpoint", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks (not tests): bench/README.md.
@@ -48,7 +50,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
         .testTarget(name: "JobTests", dependencies: ["Job", "Layers", "Optim"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Job", "Data", "Layers"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Job", "Data", "Layers", "Checkpoint"]),
         .testTarget(name: "CLITests", dependencies: []),
     ]
 )

@@ -20,3 +20,5 @@ static inline unsigned shim_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 static inline unsigned shim_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline unsigned shim_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned shim_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
+static inline hid_t shim_H5E_DEFAULT(void) { return H5E_DEFAULT; }
+static inline size_t shim_H5T_VARIABLE(void) { return H5T_VARIABLE; }

@@ -96,23 +96,30 @@ public struct GraphBuilder {
             }
         }
 
+        // A node needs ∂L/∂output only if a parameter lies upstream of it: the gradient of the input, and of
+        // parameter-free layers right after it (a Flatten before the first Dense), is never computed.
+        var needsGradient = [Bool](repeating: false, count: pending.count)
+        for (i, p) in pending.enumerated() where i > 0 {
+            needsGradient[i] = !(p.layer!.parameterDecls.isEmpty) || p.inputs.contains { needsGradient[$0] }
+        }
+        needsGradient[last] = true   // the loss writes it, whatever lies upstream
         let nodes = pending.enumerated().map { i, p in
-            Model.Node(name: p.name, layer: p.layer, inputs: p.inputs, shape: p.shape, maxBatch: maxBatch, needsGradient: i != 0)
+            Model.Node(name: p.name, layer: p.layer, inputs: p.inputs, shape: p.shape, maxBatch: maxBatch, needsGradient: needsGradient[i])
         }
         let model = Model(nodes: nodes, maxBatch: maxBatch, layout: layout, parameterInitial: initial,
                           stateLayout: stateLayout, stateInitial: stateInitial)
 
         // Wire inputs and gradient destinations. The k-th reader of a node with several readers writes into
         // that node's k-th reader buffer.
-        for (i, node) in nodes.enumerated() where readers[i].count > 1 {
+        for (i, node) in nodes.enumerated() where readers[i].count > 1 && needsGradient[i] {
             node.readerGradients = readers[i].map { _ in Tensor(shape: [maxBatch] + node.shape) }
         }
         var nextReaderSlot = [Int](repeating: 0, count: nodes.count)
         for node in nodes.dropFirst() {
             node.inputTensors = node.inputs.map { nodes[$0].output }
             node.inputGradients = node.inputs.map { j -> Tensor? in
-                if j == 0 { return nil }
                 let producer = nodes[j]
+                guard producer.outputGradient != nil else { return nil }
                 if producer.readerGradients.isEmpty { return producer.outputGradient }
                 defer { nextReaderSlot[j] += 1 }
                 return producer.readerGradients[nextReaderSlot[j]]

@@ -13,7 +13,7 @@ public final class Model {
         /// Per-sample output shape.
         public let shape: [Int]
         public let output: Tensor
-        /// ∂L/∂output; nil for the input node (nothing upstream needs it).
+        /// ∂L/∂output; nil when nothing upstream of the node has parameters (the input, a Flatten right after it).
         let outputGradient: Tensor?
         /// The tensors given to the layer, in order, fixed at build time so that the passes never allocate.
         var inputTensors: [Tensor] = []
@@ -86,7 +86,7 @@ public final class Model {
     /// Backpropagates `outputGradient` through the graph, overwriting `gradients`. Must follow `forward` on the
     /// same batch.
     public func backward(_ context: PassContext) {
-        for node in nodes.dropFirst().reversed() {
+        for node in nodes.dropFirst().reversed() where node.outputGradient != nil {
             if let first = node.readerGradients.first, let total = node.outputGradient {
                 Kernels.sum(total.count, first.data, node.readerGradients[1].data, into: total.data)
                 for more in node.readerGradients.dropFirst(2) { Kernels.add(total.count, more.data, into: total.data) }

@@ -1,0 +1,201 @@
+// CheckpointFile.swift — the layout of Descent's checkpoint files (DESIGN §4), also used for a run's final model:
+//
+//   /                        attributes format = "descent-checkpoint", version, descent_version, created
+//   /model                   attributes spec (canonical model spec), job (the effective job.toml), classes
+//   /model/input_shape       int64 [rank]
+//   /model/layout/{name,offset,rank,shape}          one row per parameter tensor (shape padded with 0 to 4 dims)
+//   /model/buffer_layout/{name,offset,rank,shape}   the same for non-trainable state (BatchNorm statistics)
+//   /params                  float32 [P]    the flat parameter vector             (attribute crc32)
+//   /buffers                 float32 [S]    the flat non-trainable state           (attribute crc32)
+//   /optimizer/momentum      float32 [P]    SGD's momentum buffer, when it has one (attribute crc32)
+//   /state                   attributes epoch, step_in_epoch, global_step, seed, world_size, learning_rate, requeue_count
+//   /data/shift, /data/scale float32 [C]    the input normalisation: x ↦ (x/255 − shift)·scale
+//   /metrics                 float64 [E, 9] one row per epoch, attribute columns (NaN where not measured)
+import CZlib
+import HDF5
+import Layers
+import CHDF5
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum CheckpointFormat {
+    public static let name = "descent-checkpoint"
+    public static let version: Int64 = 1
+    public static let descentVersion = "0.1.0"
+    public static let metricsColumns = ["epoch", "step", "lr", "train_loss", "train_error", "test_loss", "test_error", "seconds", "samples_per_second"]
+}
+
+/// Where a run stands and what it needs to continue exactly.
+public struct TrainingState: Equatable, Sendable {
+    public var epoch = 0, stepInEpoch = 0, globalStep = 0
+    public var seed: UInt64 = 0
+    public var worldSize = 1
+    public var learningRate = 0.0
+    public var requeueCount = 0
+    public init() {}
+}
+
+/// Everything a checkpoint holds, in memory.
+public struct CheckpointContents {
+    public var modelSpec: String
+    public var job: String
+    public var inputShape: [Int]
+    public var classes: Int
+    public var layout: [LayoutEntry]
+    public var bufferLayout: [LayoutEntry]
+    public var parameters: [Float]
+    public var buffers: [Float]
+    public var momentum: [Float]?
+    public var state: TrainingState
+    public var shift: [Float], scale: [Float]
+    public var metrics: [[Double]]
+
+    public init(modelSpec: String, job: String, inputShape: [Int], classes: Int, layout: [LayoutEntry],
+                bufferLayout: [LayoutEntry], parameters: [Float], buffers: [Float], momentum: [Float]?,
+                state: TrainingState, shift: [Float], scale: [Float], metrics: [[Double]]) {
+        self.modelSpec = modelSpec; self.job = job; self.inputShape = inputShape; self.classes = classes
+        self.layout = layout; self.bufferLayout = bufferLayout; self.parameters = parameters; self.buffers = buffers
+        self.momentum = momentum; self.state = state; self.shift = shift; self.scale = scale; self.metrics = metrics
+    }
+}
+
+/// CRC-32 (zlib) of a Float buffer's bytes.
+public func crc32(_ values: UnsafeBufferPointer<Float>) -> Int64 {
+    let bytes = UnsafeRawBufferPointer(values)
+    return Int64(CZlib.crc32(0, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(bytes.count)))
+}
+
+public enum CheckpointFile {
+    /// Writes `c` to `path` (serially, from one process).
+    public static func write(_ c: CheckpointContents, to path: String) throws {
+        let f = try HDF5File.create(path)
+        try f.setAttribute("format", CheckpointFormat.name)
+        try f.setAttribute("version", CheckpointFormat.version)
+        try f.setAttribute("descent_version", CheckpointFormat.descentVersion)
+        try f.setAttribute("created", isoNow())
+
+        try f.createGroup("/model")
+        try f.setAttribute("spec", c.modelSpec, on: "/model")
+        try f.setAttribute("job", c.job, on: "/model")
+        try f.setAttribute("classes", Int64(c.classes), on: "/model")
+        try f.write("/model/input_shape", int64s: c.inputShape.map { Int64($0) })
+        try writeLayout(f, "/model/layout", c.layout)
+        try writeLayout(f, "/model/buffer_layout", c.bufferLayout)
+
+        try writeChecked(f, "/params", c.parameters)
+        try writeChecked(f, "/buffers", c.buffers)
+        try f.createGroup("/optimizer")
+        if let m = c.momentum { try writeChecked(f, "/optimizer/momentum", m) }
+
+        try f.createGroup("/state")
+        let s = c.state
+        for (k, v) in [("epoch", s.epoch), ("step_in_epoch", s.stepInEpoch), ("global_step", s.globalStep),
+                       ("world_size", s.worldSize), ("requeue_count", s.requeueCount)] {
+            try f.setAttribute(k, Int64(v), on: "/state")
+        }
+        try f.setAttribute("seed", Int64(bitPattern: s.seed), on: "/state")
+        try f.setAttribute("learning_rate", s.learningRate, on: "/state")
+
+        try f.createGroup("/data")
+        try writeChecked(f, "/data/shift", c.shift)
+        try writeChecked(f, "/data/scale", c.scale)
+
+        let rows = c.metrics.count, cols = CheckpointFormat.metricsColumns.count
+        let flat = c.metrics.flatMap { $0.count == cols ? $0 : [Double](repeating: .nan, count: cols) }
+        try flat.withUnsafeBytes { try f.write("/metrics", shape: [rows, cols], type: shim_H5T_NATIVE_DOUBLE(), $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!) }
+        try f.setAttribute("columns", CheckpointFormat.metricsColumns.joined(separator: ","), on: "/metrics")
+        try f.close()
+    }
+
+    private static func writeChecked(_ f: HDF5File, _ name: String, _ values: [Float]) throws {
+        try values.withUnsafeBufferPointer { b in
+            try f.write(name, floats: b.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: b.count)
+            try f.setAttribute("crc32", crc32(b), on: name)
+        }
+    }
+
+    private static func writeLayout(_ f: HDF5File, _ group: String, _ layout: [LayoutEntry]) throws {
+        try f.createGroup(group)
+        try f.write(group + "/name", strings: layout.map(\.name))
+        try f.write(group + "/offset", int64s: layout.map { Int64($0.offset) })
+        try f.write(group + "/rank", int64s: layout.map { Int64($0.shape.count) })
+        try f.write(group + "/shape", int64s: layout.flatMap { e in (0..<4).map { $0 < e.shape.count ? Int64(e.shape[$0]) : 0 } },
+                    shape: [layout.count, 4])
+    }
+
+    /// Reads and validates `path`: format, version, every checksum. Errors name the file and the problem.
+    public static func read(_ path: String) throws -> CheckpointContents {
+        let f = try HDF5File.open(path)
+        defer { try? f.close() }
+        let format = (try? f.stringAttribute("format")) ?? "none"
+        guard format == CheckpointFormat.name else {
+            throw HDF5Error(path, "not a Descent checkpoint (format attribute '\(format)', expected '\(CheckpointFormat.name)')")
+        }
+        let version = try f.intAttribute("version")
+        guard version == CheckpointFormat.version else {
+            throw HDF5Error(path, "checkpoint format version \(version); this Descent reads version \(CheckpointFormat.version)")
+        }
+        let momentum = f.exists("/optimizer/momentum") ? try readChecked(f, "/optimizer/momentum") : nil
+        var state = TrainingState()
+        state.epoch = Int(try f.intAttribute("epoch", on: "/state"))
+        state.stepInEpoch = Int(try f.intAttribute("step_in_epoch", on: "/state"))
+        state.globalStep = Int(try f.intAttribute("global_step", on: "/state"))
+        state.seed = UInt64(bitPattern: try f.intAttribute("seed", on: "/state"))
+        state.worldSize = Int(try f.intAttribute("world_size", on: "/state"))
+        state.requeueCount = Int(try f.intAttribute("requeue_count", on: "/state"))
+        state.learningRate = try f.doubleAttribute("learning_rate", on: "/state")
+        let cols = CheckpointFormat.metricsColumns.count
+        let metricsFlat = f.exists("/metrics") ? try readDoubles(f, "/metrics") : []
+        let metrics = stride(from: 0, to: metricsFlat.count, by: cols).map { Array(metricsFlat[$0..<$0 + cols]) }
+        let c = CheckpointContents(
+            modelSpec: try f.stringAttribute("spec", on: "/model"), job: try f.stringAttribute("job", on: "/model"),
+            inputShape: try f.readInt64s("/model/input_shape").map { Int($0) },
+            classes: Int(try f.intAttribute("classes", on: "/model")),
+            layout: try readLayout(f, "/model/layout"), bufferLayout: try readLayout(f, "/model/buffer_layout"),
+            parameters: try readChecked(f, "/params"), buffers: try readChecked(f, "/buffers"), momentum: momentum,
+            state: state, shift: try readChecked(f, "/data/shift"), scale: try readChecked(f, "/data/scale"), metrics: metrics)
+        let expected = c.layout.last.map { $0.offset + $0.count } ?? 0
+        guard c.parameters.count == expected else {
+            throw HDF5Error(path, "/params holds \(c.parameters.count) values but the layout table describes \(expected)")
+        }
+        return c
+    }
+
+    private static func readChecked(_ f: HDF5File, _ name: String) throws -> [Float] {
+        let values = try f.readFloats(name)
+        let stored = try f.intAttribute("crc32", on: name)
+        let actual = values.withUnsafeBufferPointer { crc32($0) }
+        guard stored == actual else {
+            throw HDF5Error(f.path, "checksum mismatch in \(name) (stored \(stored), computed \(actual)): the file is corrupt")
+        }
+        return values
+    }
+
+    private static func readDoubles(_ f: HDF5File, _ name: String) throws -> [Double] {
+        let n = try f.shape(name).reduce(1, *)
+        var out = [Double](repeating: 0, count: n)
+        try out.withUnsafeMutableBytes { try f.read(name, as: shim_H5T_NATIVE_DOUBLE(), typeClass: H5T_FLOAT, count: n, into: $0.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 8)!) }
+        return out
+    }
+
+    private static func readLayout(_ f: HDF5File, _ group: String) throws -> [LayoutEntry] {
+        let names = try f.readStrings(group + "/name"), offsets = try f.readInt64s(group + "/offset")
+        let ranks = try f.readInt64s(group + "/rank"), shapes = try f.readInt64s(group + "/shape")
+        guard offsets.count == names.count, ranks.count == names.count, shapes.count == 4 * names.count else {
+            throw HDF5Error(f.path, "\(group) is inconsistent (\(names.count) names, \(offsets.count) offsets)")
+        }
+        return names.indices.map { i in
+            LayoutEntry(name: names[i], offset: Int(offsets[i]), shape: (0..<Int(ranks[i])).map { Int(shapes[4 * i + $0]) })
+        }
+    }
+}
+
+func isoNow() -> String {
+    var t = time(nil)
+    var tmv = tm()
+    gmtime_r(&t, &tmv)
+    var buffer = [CChar](repeating: 0, count: 32)
+    let n = strftime(&buffer, 32, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+    return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

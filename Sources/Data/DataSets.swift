@@ -1,0 +1,50 @@
+// DataSets.swift — where the training and test splits of a named data set live, and loading them.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum DataSetKind: String, Sendable, CaseIterable {
+    case fashionMNIST = "fashion-mnist", mnist, cifar10, hdf5
+}
+
+public enum DataSets {
+    /// Where Debian's dataset-fashion-mnist package installs the gzipped IDX files.
+    public static let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+
+    /// The default directory of a data set, if it has one.
+    public static func defaultDirectory(_ kind: DataSetKind) -> String? {
+        kind == .fashionMNIST ? fashionMNISTDirectory : nil
+    }
+
+    /// Loads both splits from `directory` (or the data set's default directory).
+    public static func load(_ kind: DataSetKind, directory: String?) throws -> (train: Dataset, test: Dataset) {
+        guard let dir = directory ?? defaultDirectory(kind) else {
+            throw DataError(message: "data.path is required for data.set = \"\(kind.rawValue)\" (the directory holding its files)")
+        }
+        guard isDirectory(dir) else {
+            let hint = kind == .fashionMNIST && dir == fashionMNISTDirectory ? "; HINT: apt-get install dataset-fashion-mnist (scripts/setup does)" : ""
+            throw DataError(dir, (exists(dir) ? "is not a directory" : "no such directory") + hint)
+        }
+        switch kind {
+        case .fashionMNIST, .mnist:
+            return (try IDX.read(images: try idxFile(dir, "train-images-idx3-ubyte"), labels: try idxFile(dir, "train-labels-idx1-ubyte")),
+                    try IDX.read(images: try idxFile(dir, "t10k-images-idx3-ubyte"), labels: try idxFile(dir, "t10k-labels-idx1-ubyte")))
+        case .cifar10:
+            return (try CIFAR10.read(directory: dir, split: .train), try CIFAR10.read(directory: dir, split: .test))
+        case .hdf5:
+            return (try SampleFile.read(dir + "/train.h5"), try SampleFile.read(dir + "/test.h5"))
+        }
+    }
+
+    /// `name.gz` if present, else `name`.
+    static func idxFile(_ dir: String, _ name: String) throws -> String {
+        for candidate in ["\(dir)/\(name).gz", "\(dir)/\(name)"] where exists(candidate) { return candidate }
+        throw DataError(dir, "no \(name) or \(name).gz here")
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+}

@@ -1,0 +1,203 @@
+// Preprocessing.swift — from stored bytes to the floats a model trains on: subset, negative images, the
+// corruptions of Zhang et al. 2017, normalisation. Every random choice is keyed by (seed, sample index in the
+// file), so a sample is transformed the same way whichever rank holds it and whatever the rank count.
+import Tensor
+
+public struct DataOptions: Equatable, Sendable {
+    public enum Normalization: String, Sendable { case none, unit, standardize }
+    public enum Corruption: String, Sendable { case none, randomLabels = "random_labels", shuffledPixels = "shuffled_pixels", randomPixels = "random_pixels", gaussian }
+    public enum SubsetMode: String, Sendable { case stratified, first }
+
+    public var seed: UInt64 = 0
+    public var subset = 0
+    public var subsetMode = SubsetMode.stratified
+    public var testSubset = 0
+    public var normalization = Normalization.unit
+    /// Per-channel mean and standard deviation in [0, 1] units for `standardize`; computed from the training set
+    /// when nil.
+    public var mean: [Float]? = nil
+    public var std: [Float]? = nil
+    public var negativeTrain = false
+    public var negativeTest = false
+    public var labelNoise: Float = 0
+    public var corruption = Corruption.none
+    public var corruptTest = true
+
+    public init() {}
+}
+
+/// What turns sample i's bytes into floats; computed once from the options and the training set.
+public struct SampleTransform: Sendable {
+    public let shape: [Int]
+    /// Per channel: x ↦ (x/255 − shift)·scale.
+    public let shift: [Float], scale: [Float]
+    public let negative: Bool
+    public let corruption: DataOptions.Corruption
+    /// The one fixed pixel permutation of `shuffled_pixels`.
+    let fixedPermutation: [Int]?
+    /// Per-channel mean and standard deviation of the raw pixels in [0, 1] units (for `gaussian`).
+    let pixelMean: [Float], pixelStd: [Float]
+    let seed: UInt64
+
+    var sampleSize: Int { shape.reduce(1, *) }
+
+    /// Normalisation only (no negative, no corruption): what a trained model applies to new samples.
+    public static func normalization(shape: [Int], shift: [Float], scale: [Float]) -> SampleTransform {
+        SampleTransform(shape: shape, shift: shift, scale: scale, negative: false, corruption: .none,
+                        fixedPermutation: nil, pixelMean: shift, pixelStd: scale, seed: 0)
+    }
+
+    /// Writes the transformed sample `index` (its index in the file) into `out`.
+    public func apply(index: Int, _ raw: UnsafePointer<UInt8>, into out: UnsafeMutablePointer<Float>) {
+        let size = sampleSize, channels = shape[0], plane = size / channels
+        for c in 0..<channels {
+            let (s, k) = (shift[c], scale[c])
+            let src = raw + c * plane, dst = out + c * plane
+            if negative {
+                for j in 0..<plane { dst[j] = (1 - Float(src[j]) * (1 / 255) - s) * k }
+            } else {
+                for j in 0..<plane { dst[j] = (Float(src[j]) * (1 / 255) - s) * k }
+            }
+        }
+        switch corruption {
+        case .none, .randomLabels: break
+        case .shuffledPixels: permute(out, by: fixedPermutation!)
+        case .randomPixels:
+            permute(out, by: RandomStream(seed: seed, name: "data/random_pixels", index: UInt64(index)).permutation(size))
+        case .gaussian:
+            let r = RandomStream(seed: seed, name: "data/gaussian", index: UInt64(index))
+            for c in 0..<channels {
+                let (s, k, m, sd) = (shift[c], scale[c], pixelMean[c], pixelStd[c])
+                for j in 0..<plane { out[c * plane + j] = (m + sd * r.normal(UInt64(c * plane + j)) - s) * k }
+            }
+        }
+    }
+
+    /// out[j] = out[perm[j]] (pixel j takes the value of pixel perm[j], across channels as one vector).
+    private func permute(_ x: UnsafeMutablePointer<Float>, by perm: [Int]) {
+        let copy = Array(UnsafeBufferPointer(start: x, count: perm.count))
+        for j in 0..<perm.count { x[j] = copy[perm[j]] }
+    }
+}
+
+/// The label of sample `index` after label corruption: with probability p a uniformly random class.
+public func corruptedLabel(_ label: Int32, index: Int, classes: Int, probability p: Float, seed: UInt64) -> Int32 {
+    guard p > 0 else { return label }
+    let r = RandomStream(seed: seed, name: "data/labels")
+    guard p >= 1 || r.uniform(UInt64(2 * index)) < p else { return label }
+    return Int32(r.below(classes, UInt64(2 * index + 1)))
+}
+
+/// A split ready for training: transformed float samples and (possibly corrupted) labels, held in memory.
+public final class PreparedSplit {
+    public let samples: Tensor           // N × C × H × W
+    public let labels: [Int32]
+    /// Index of each sample in the source file (keys corruptions and per-sample randomness).
+    public let sourceIndices: [Int]
+    public let classes: Int
+    public let source: String
+    /// How the samples were made from the file's bytes.
+    public let transform: SampleTransform
+    public var count: Int { labels.count }
+    public var shape: [Int] { Array(samples.shape.dropFirst()) }
+
+    init(samples: Tensor, labels: [Int32], sourceIndices: [Int], classes: Int, source: String, transform: SampleTransform) {
+        self.samples = samples; self.labels = labels; self.sourceIndices = sourceIndices
+        self.classes = classes; self.source = source; self.transform = transform
+    }
+
+    /// Copies the samples `indices` (positions in this split) into `images` and their labels into `labels`.
+    @inline(__always)
+    public func gather<C: Collection>(_ indices: C, into images: UnsafeMutablePointer<Float>, labels out: UnsafeMutablePointer<Int32>) where C.Element == Int {
+        let size = samples.sampleSize
+        var k = 0
+        for i in indices {
+            (images + k * size).update(from: samples.data + i * size, count: size)
+            out[k] = labels[i]
+            k += 1
+        }
+    }
+}
+
+public enum Preprocessing {
+    /// Per-channel mean and standard deviation of the pixels (in [0, 1] units) of `data` at `indices`.
+    public static func channelStatistics(_ data: Dataset, indices: [Int]) -> (mean: [Float], std: [Float]) {
+        let plane = data.height * data.width
+        var mean = [Float](), std = [Float]()
+        for c in 0..<data.channels {
+            var s = 0.0, ss = 0.0
+            data.images.withUnsafeBufferPointer { px in
+                for i in indices {
+                    let base = (i * data.channels + c) * plane
+                    var a = 0, b = 0
+                    for j in 0..<plane { let v = Int(px[base + j]); a += v; b += v * v }
+                    s += Double(a); ss += Double(b)
+                }
+            }
+            let n = Double(max(indices.count * plane, 1))
+            let m = s / n / 255
+            mean.append(Float(m))
+            std.append(Float(max(ss / n / 65025 - m * m, 0).squareRoot()))
+        }
+        return (mean, std)
+    }
+
+    /// Builds the transforms of the training and test splits.
+    public static func transforms(_ o: DataOptions, train: Dataset, trainIndices: [Int]) throws -> (train: SampleTransform, test: SampleTransform) {
+        let stats = channelStatistics(train, indices: trainIndices)
+        let channels = train.channels
+        var shift = [Float](repeating: 0, count: channels), scale = [Float](repeating: 1, count: channels)
+        switch o.normalization {
+        case .none: scale = [Float](repeating: 255, count: channels)
+        case .unit: break
+        case .standardize:
+            let mean = o.mean ?? stats.mean, std = o.std ?? stats.std
+            guard mean.count == channels, std.count == channels else {
+                throw DataError(message: "data.mean and data.std need \(channels) value\(channels == 1 ? "" : "s") (one per channel), got \(mean.count) and \(std.count)")
+            }
+            guard std.allSatisfy({ $0 > 0 }) else { throw DataError(message: "data.std must be > 0 for every channel, got \(std)") }
+            shift = mean
+            scale = std.map { 1 / $0 }
+        }
+        let permutation = o.corruption == .shuffledPixels
+            ? RandomStream(seed: o.seed, name: "data/shuffled_pixels").permutation(train.sampleSize) : nil
+        func make(negative: Bool, corrupt: Bool) -> SampleTransform {
+            SampleTransform(shape: train.shape, shift: shift, scale: scale, negative: negative,
+                            corruption: corrupt ? o.corruption : .none, fixedPermutation: permutation,
+                            pixelMean: stats.mean, pixelStd: stats.std, seed: o.seed)
+        }
+        return (make(negative: o.negativeTrain, corrupt: true), make(negative: o.negativeTest, corrupt: o.corruptTest))
+    }
+
+    /// Transforms the samples `indices` of `data` into memory.
+    public static func prepare(_ data: Dataset, indices: [Int], transform: SampleTransform, labelNoise: Float, seed: UInt64) -> PreparedSplit {
+        let size = data.sampleSize
+        let samples = Tensor(shape: [indices.count] + data.shape)
+        var labels = [Int32]()
+        labels.reserveCapacity(indices.count)
+        data.images.withUnsafeBufferPointer { px in
+            for (k, i) in indices.enumerated() {
+                transform.apply(index: i, px.baseAddress! + i * size, into: samples.data + k * size)
+                labels.append(corruptedLabel(data.labels[i], index: i, classes: data.classes, probability: labelNoise, seed: seed))
+            }
+        }
+        return PreparedSplit(samples: samples, labels: labels, sourceIndices: indices, classes: data.classes, source: data.source,
+                             transform: transform)
+    }
+
+    /// Training and test splits as the options say.
+    public static func prepare(train: Dataset, test: Dataset, _ o: DataOptions) throws -> (train: PreparedSplit, test: PreparedSplit) {
+        guard train.shape == test.shape else {
+            throw DataError(message: "\(train.source) holds \(train.shape) samples but \(test.source) holds \(test.shape)")
+        }
+        guard o.subset <= train.count else {
+            throw DataError(message: "data.subset = \(o.subset) but \(train.source) has only \(train.count) samples")
+        }
+        let trainIndices = o.subset == 0 ? Array(0..<train.count) : Subset.indices(of: train, count: o.subset, mode: o.subsetMode, seed: o.seed)
+        let testIndices = Array(0..<(o.testSubset == 0 ? test.count : min(o.testSubset, test.count)))
+        let (tt, vt) = try transforms(o, train: train, trainIndices: trainIndices)
+        let noise = o.corruption == .randomLabels ? 1 : o.labelNoise
+        return (prepare(train, indices: trainIndices, transform: tt, labelNoise: noise, seed: o.seed),
+                prepare(test, indices: testIndices, transform: vt, labelNoise: 0, seed: o.seed))
+    }
+}

@@ -1,0 +1,121 @@
+// TrainingRun.swift — one run from a job: check everything, load and prepare the data, build and initialise
+// the model, then hand over to the Trainer and record each epoch in the run directory. Nothing is created on
+// disk until every input has been validated, so a bad job or data file leaves nothing behind.
+import Checkpoint
+import Data
+import Job
+import Layers
+import Optim
+import Report
+
+public final class TrainingRun {
+    public let job: Job
+    public let printer: ConsolePrinter
+
+    public struct Result: Sendable {
+        public let outcome: Trainer.Outcome
+        public let runDirectory: String
+        public let last: EpochMetrics?
+        public let parameterCount: Int
+    }
+
+    public init(job: Job, printer: ConsolePrinter) {
+        self.job = job
+        self.printer = printer
+    }
+
+    /// The data options of [data].
+    public static func dataOptions(_ job: Job) -> DataOptions {
+        var o = DataOptions()
+        o.seed = UInt64(job.int("run.seed"))
+        o.subset = job.int("data.subset")
+        o.subsetMode = DataOptions.SubsetMode(rawValue: job.string("data.subset_mode"))!
+        o.testSubset = job.int("data.test_subset")
+        o.normalization = DataOptions.Normalization(rawValue: job.string("data.normalize"))!
+        o.mean = job.doubles("data.mean")?.map { Float($0) }
+        o.std = job.doubles("data.std")?.map { Float($0) }
+        let negative = job.string("data.negative")
+        o.negativeTrain = negative == "train" || negative == "both"
+        o.negativeTest = negative == "test" || negative == "both"
+        o.labelNoise = Float(job.double("data.label_noise"))
+        o.corruption = DataOptions.Corruption(rawValue: job.string("data.corruption"))!
+        o.corruptTest = job.bool("data.corrupt_test")
+        return o
+    }
+
+    /// Loads both splits as the job says.
+    public static func loadData(_ job: Job) throws -> (train: PreparedSplit, test: PreparedSplit) {
+        let kind = DataSetKind(rawValue: job.string("data.set"))!
+        let (train, test) = try DataSets.load(kind, directory: job.optionalString("data.path"))
+        return try Preprocessing.prepare(train: train, test: test, dataOptions(job))
+    }
+
+    /// Writes the model as it stands to <run>/final.h5 (checkpoint layout; `descent predict` reads it).
+    func saveFinalModel(_ trainer: Trainer, directory: RunDirectory) throws {
+        let model = trainer.model
+        var state = TrainingState()
+        state.epoch = trainer.position.epoch
+        state.stepInEpoch = trainer.position.stepInEpoch
+        state.globalStep = trainer.position.globalStep
+        state.seed = trainer.settings.seed
+        state.learningRate = Double(trainer.learningRate.rate(epoch: max(trainer.position.epoch - 1, 0), globalStep: max(trainer.position.globalStep - 1, 0)))
+        let metrics = ((try? MetricsTable.load(directory.metricsCSV))?.rows ?? []).map { m in
+            [Double(m.epoch), Double(m.step), m.lr, m.trainLoss ?? .nan, m.trainError ?? .nan, m.testLoss, m.testError, m.seconds, m.samplesPerSecond]
+        }
+        let contents = CheckpointContents(
+            modelSpec: try job.modelSpec().canonical, job: job.effectiveTOML, inputShape: model.inputShape,
+            classes: trainer.train.classes, layout: model.layout, bufferLayout: model.stateLayout,
+            parameters: model.parameters.values, buffers: model.state.values,
+            momentum: trainer.sgd.hasState ? trainer.momentum.values : nil, state: state,
+            shift: trainer.test.transform.shift, scale: trainer.test.transform.scale, metrics: metrics)
+        let path = directory.path + "/final.h5"
+        try CheckpointFile.write(contents, to: path + ".tmp")
+        try directory.commit(path + ".tmp", as: path)
+    }
+
+    @discardableResult
+    public func execute() throws -> Result {
+        let started = monotonicSeconds()
+        // 1. Everything that can be wrong with the job or the data, before anything is written.
+        let spec = try job.modelSpec()
+        let sgd = try job.sgd()
+        let loss = job.loss()
+        _ = try job.checkpointEvery()
+        let (train, test) = try TrainingRun.loadData(job)
+        let batch = job.int("optim.batch_size")
+        let model = try spec.build(input: train.shape, classes: train.classes,
+                                   maxBatch: max(batch, min(job.int("eval.batch_size"), max(test.count, train.count))))
+        model.initialize(seed: UInt64(job.int("run.seed")), spec.initializer, gain: spec.gain)
+        let settings = Trainer.Settings(epochs: job.int("run.epochs"), batchSize: batch, seed: UInt64(job.int("run.seed")),
+                                        evaluateTrainingSet: job.bool("eval.train"), evaluateEvery: job.int("eval.every"),
+                                        stopAtZeroTrainError: job.bool("run.stop_at_zero_train_error"))
+        let steps = EpochPlan.steps(sampleCount: train.count, batchSize: batch)
+        let trainer = Trainer(settings: settings, model: model, loss: loss, sgd: sgd,
+                              learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test)
+
+        // 2. The run directory, and the start-up table.
+        let directory = try RunDirectory(path: job.runDirectory)
+        try directory.begin(job: job)
+        printer.startTable(job: job, model: model, spec: spec, train: train, test: test, stepsPerEpoch: steps, directory: directory.path)
+
+        // 3. Train, one metrics row per epoch.
+        var last: EpochMetrics?
+        trainer.onEpoch = { metrics in
+            try directory.append(metrics)
+            self.printer.epoch(metrics, of: settings.epochs, elapsed: monotonicSeconds() - started)
+            last = metrics
+        }
+        let outcome: Trainer.Outcome
+        do {
+            outcome = try trainer.run()
+        } catch {
+            try? directory.finish(status: "failed", detail: "\(error)")
+            throw error
+        }
+        try saveFinalModel(trainer, directory: directory)
+        try directory.finish(status: outcome == .stopped ? "stopped" : "finished", detail: "\(outcome)")
+        let plots = (try? RunReport.write(runDirectory: directory.path)) ?? []
+        printer.finish(outcome: outcome, last: last, directory: directory.path, plots: plots, seconds: monotonicSeconds() - started)
+        return Result(outcome: outcome, runDirectory: directory.path, last: last, parameterCount: model.parameterCount)
+    }
+}

@@ -1,0 +1,174 @@
+// PreprocessingTests.swift — normalisation, negative images, subsets and the corruptions of Zhang et al. 2017:
+// their statistics, their determinism, and that a sample is transformed the same way whichever rank (or how
+// many ranks) hold it. Data sets here are synthetic, built in memory.
+import Testing
+@testable import Data
+import Tensor
+
+/// n samples of c×h×w with pixel values and labels that vary from sample to sample.
+private func synthetic(_ n: Int, c: Int = 1, h: Int = 6, w: Int = 6, classes: Int = 10) -> Dataset {
+    let r = RandomStream(seed: 77, name: "synthetic")
+    let size = c * h * w
+    let images = (0..<n * size).map { UInt8(truncatingIfNeeded: Int(r.below(200, UInt64($0))) + ($0 % size) % 50) }
+    let labels = (0..<n).map { Int32($0 % classes) }
+    return Dataset(images: images, labels: labels, channels: c, height: h, width: w, classes: classes, source: "synthetic")
+}
+
+private func options(_ edit: (inout DataOptions) -> Void) -> DataOptions {
+    var o = DataOptions()
+    o.seed = 3
+    edit(&o)
+    return o
+}
+
+@Suite("Preprocessing and corruptions")
+struct PreprocessingTests {
+    @Test("unit scaling and negative images") func unitAndNegative() throws {
+        let d = synthetic(20)
+        let (train, test) = try Preprocessing.prepare(train: d, test: d, options { $0.negativeTest = true })
+        for i in 0..<train.samples.count {
+            #expect(abs(train.samples[i] - Float(d.images[i]) / 255) < 1e-6)
+            #expect(abs(test.samples[i] - (1 - Float(d.images[i]) / 255)) < 1e-6)
+        }
+    }
+
+    @Test("standardize: computed per-channel statistics give mean 0, std 1 on the training set") func standardize() throws {
+        let d = synthetic(200, c: 3)
+        let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.normalization = .standardize })
+        let plane = 36
+        for c in 0..<3 {
+            var s = 0.0, ss = 0.0
+            for n in 0..<200 { for j in 0..<plane { let v = Double(train.samples[(n * 3 + c) * plane + j]); s += v; ss += v * v } }
+            let m = s / Double(200 * plane)
+            #expect(abs(m) < 1e-4 && abs(ss / Double(200 * plane) - m * m - 1) < 1e-3)
+        }
+        #expect(throws: DataError.self) { try Preprocessing.prepare(train: d, test: d, options { $0.normalization = .standardize; $0.mean = [0.5]; $0.std = [0.2] }) }
+    }
+
+    @Test("label noise p: about p·(1 − 1/K) labels change, deterministically") func labelNoise() throws {
+        let d = synthetic(20_000)
+        let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.labelNoise = 0.3 })
+        let changed = zip(train.labels, d.labels).filter { $0 != $1 }.count
+        // Expected 20,000·0.3·0.9 = 5,400; binomial σ ≈ 64: allow 5σ.
+        #expect(abs(changed - 5_400) < 320, "\(changed) labels changed")
+        #expect(train.labels.allSatisfy { $0 >= 0 && $0 < 10 })
+        let (again, _) = try Preprocessing.prepare(train: d, test: d, options { $0.labelNoise = 0.3 })
+        #expect(again.labels == train.labels)
+        let (other, _) = try Preprocessing.prepare(train: d, test: d, options { $0.labelNoise = 0.3; $0.seed = 4 })
+        #expect(other.labels != train.labels)
+    }
+
+    @Test("random labels: uniform, independent of the true class; test labels untouched") func randomLabels() throws {
+        let d = synthetic(20_000)
+        let (train, test) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .randomLabels })
+        var counts = [Int](repeating: 0, count: 10)
+        for y in train.labels { counts[Int(y)] += 1 }
+        #expect(counts.allSatisfy { abs($0 - 2_000) < 220 }, "\(counts)")   // σ ≈ 42
+        let agree = zip(train.labels, d.labels).filter { $0 == $1 }.count
+        #expect(abs(agree - 2_000) < 220)
+        #expect(test.labels == d.labels)
+    }
+
+    @Test("shuffled pixels: one permutation for every image, train and test") func shuffledPixels() throws {
+        let d = synthetic(50)
+        let (train, test) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .shuffledPixels })
+        let size = 36
+        // Recover the permutation from image 0 by matching distinct values... check instead that the same
+        // index map explains every image: out[j] = in[perm[j]] with perm from the stream.
+        let perm = RandomStream(seed: 3, name: "data/shuffled_pixels").permutation(size)
+        #expect(perm != Array(0..<size))
+        for n in 0..<50 { for j in 0..<size {
+            #expect(abs(train.samples[n * size + j] - Float(d.images[n * size + perm[j]]) / 255) < 1e-6)
+            #expect(test.samples[n * size + j] == train.samples[n * size + j])
+        } }
+    }
+
+    @Test("random pixels: a different permutation per image, pixel values preserved") func randomPixels() throws {
+        let d = synthetic(50)
+        let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .randomPixels })
+        let size = 36
+        var permutations = Set<[Float]>()
+        for n in 0..<50 {
+            let out = (0..<size).map { train.samples[n * size + $0] }
+            // Back to bytes: scaling by 1/255 may differ from division in the last bit.
+            let outBytes = out.map { Int(($0 * 255).rounded()) }
+            let rawBytes = (0..<size).map { Int(d.images[n * size + $0]) }
+            #expect(outBytes.sorted() == rawBytes.sorted())
+            #expect(outBytes != rawBytes)
+            permutations.insert(out)
+        }
+        #expect(permutations.count == 50)
+    }
+
+    @Test("Gaussian pixels: the data set's per-channel mean and variance") func gaussian() throws {
+        let d = synthetic(2_000, c: 2)
+        let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .gaussian })
+        let stats = Preprocessing.channelStatistics(d, indices: Array(0..<2_000))
+        let plane = 36
+        for c in 0..<2 {
+            var s = 0.0, ss = 0.0
+            for n in 0..<2_000 { for j in 0..<plane { let v = Double(train.samples[(n * 2 + c) * plane + j]); s += v; ss += v * v } }
+            let count = Double(2_000 * plane)
+            let m = s / count, v = ss / count - m * m
+            #expect(abs(m - Double(stats.mean[c])) < 0.01)
+            #expect(abs(v.squareRoot() / Double(stats.std[c]) - 1) < 0.02)
+        }
+    }
+
+    @Test("a sample is transformed the same whichever rank holds it", arguments: [DataOptions.Corruption.none, .randomPixels, .gaussian, .shuffledPixels])
+    func rankIndependence(_ corruption: DataOptions.Corruption) throws {
+        let d = synthetic(30)
+        let o = options { $0.corruption = corruption; $0.labelNoise = 0.5 }
+        let (whole, _) = try Preprocessing.prepare(train: d, test: d, o)
+        let (tt, _) = try Preprocessing.transforms(o, train: d, trainIndices: Array(0..<30))
+        // Four "ranks", each preparing a scattered part of the set on its own.
+        for rank in 0..<4 {
+            let mine = Array(stride(from: rank, to: 30, by: 4))
+            let part = Preprocessing.prepare(d, indices: mine, transform: tt, labelNoise: 0.5, seed: 3)
+            for (k, i) in mine.enumerated() {
+                #expect(part.labels[k] == whole.labels[i])
+                for j in 0..<36 { #expect(part.samples[k * 36 + j] == whole.samples[i * 36 + j]) }
+            }
+        }
+    }
+
+    @Test("stratified subset: every class in proportion; first-n: the first samples") func subsets() {
+        var d = synthetic(1_000)
+        d.labels = (0..<1_000).map { Int32($0 < 500 ? 0 : 1 + $0 % 4) }   // class 0 is half the set
+        d.classes = 5
+        let idx = Subset.indices(of: d, count: 100, mode: .stratified, seed: 1)
+        #expect(idx.count == 100 && Set(idx).count == 100 && idx == idx.sorted())
+        var counts = [Int](repeating: 0, count: 5)
+        for i in idx { counts[Int(d.labels[i])] += 1 }
+        #expect(counts == [50, 13, 13, 12, 12])
+        #expect(Subset.indices(of: d, count: 100, mode: .stratified, seed: 1) == idx)
+        #expect(Subset.indices(of: d, count: 100, mode: .stratified, seed: 2) != idx)
+        #expect(Subset.indices(of: d, count: 7, mode: .first, seed: 1) == Array(0..<7))
+    }
+}
+
+@Suite("Sampler")
+struct SamplerTests {
+    @Test("the epoch order is a seeded permutation that changes every epoch") func order() {
+        let a = EpochPlan(sampleCount: 1000, batchSize: 128, seed: 1, epoch: 0)
+        #expect(a.order.sorted() == Array(0..<1000))
+        #expect(a.order == EpochPlan(sampleCount: 1000, batchSize: 128, seed: 1, epoch: 0).order)
+        #expect(a.order != EpochPlan(sampleCount: 1000, batchSize: 128, seed: 1, epoch: 1).order)
+        #expect(a.steps == 8 && a.globalBatch(7) == 896..<1000)
+    }
+
+    @Test("rank shards tile each global batch, for any rank count", arguments: [1, 2, 3, 4, 7])
+    func shards(ranks: Int) {
+        let plan = EpochPlan(sampleCount: 4000, batchSize: 128, seed: 0, epoch: 3)
+        for step in 0..<plan.steps {
+            var next = plan.globalBatch(step).lowerBound
+            for r in 0..<ranks {
+                let (range, offset) = plan.shard(step, rank: r, of: ranks)
+                #expect(range.lowerBound == next && offset == next - plan.globalBatch(step).lowerBound)
+                #expect(abs(range.count - plan.globalBatch(step).count / ranks) <= 1)
+                next = range.upperBound
+            }
+            #expect(next == plan.globalBatch(step).upperBound)
+        }
+    }
+}
