@@ -27,6 +27,14 @@ public enum Nonlinearity: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when the function never decreases, so that it commutes with max-pooling.
+    public var isMonotone: Bool {
+        switch self {
+        case .leakyRelu(let a), .elu(let a): a >= 0
+        default: true
+        }
+    }
+
     /// The recommended initialisation gain, as torch.nn.init.calculate_gain. ELU has no entry there; it
     /// behaves like ReLU for positive inputs and we use ReLU's gain.
     public var gain: Float {

@@ -88,12 +88,15 @@ public struct ModelSpec: Equatable, Sendable, CustomStringConvertible {
 
     private func buildLeNet5(_ g: inout GraphBuilder, input: [Int], classes: Int) throws {
         let pad = input.count == 3 && input[1] == 28 ? 2 : 0   // MNIST's 28×28 padded to LeNet's 32×32
-        try g.add(Conv2D(6, kernel: 5, padding: pad), name: "conv1")
-        try g.add(act(), name: "act1")
-        try g.add(MaxPool2D(2), name: "pool1")
-        try g.add(Conv2D(16, kernel: 5), name: "conv2")
-        try g.add(act(), name: "act2")
-        try g.add(MaxPool2D(2), name: "pool2")
+        // Pooling before the activation when the activation is monotone: max-pool and activation then commute
+        // (same outputs, same gradients) and the activation touches a quarter of the values.
+        let poolFirst = activation.isMonotone
+        for (i, channels) in [6, 16].enumerated() {
+            try g.add(Conv2D(channels, kernel: 5, padding: i == 0 ? pad : 0), name: "conv\(i + 1)")
+            if poolFirst { try g.add(MaxPool2D(2), name: "pool\(i + 1)") }
+            try g.add(act(), name: "act\(i + 1)")
+            if !poolFirst { try g.add(MaxPool2D(2), name: "pool\(i + 1)") }
+        }
         try g.add(Flatten(), name: "flatten")
         try g.add(Dense(120), name: "fc1")
         try g.add(act(), name: "act3")

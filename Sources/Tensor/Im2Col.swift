@@ -37,6 +37,9 @@ public enum Im2Col {
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
                     let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * columns
+                    // The valid output columns depend only on kx: hoisted out of the row loops, which are short.
+                    let start = kx - g.padW
+                    let (lo, hi) = validRange(count: wo, width: g.width, start: start, stride: g.strideW)
                     for n in 0..<batch {
                         let plane = x + (n * g.channels + c) * g.inPixels
                         let out = row + n * ho * wo
@@ -44,11 +47,17 @@ public enum Im2Col {
                             let iy = oy * g.strideH - g.padH + ky
                             let dst = out + oy * wo
                             if iy < 0 || iy >= g.height {
-                                dst.update(repeating: 0, count: wo)
+                                for o in 0..<wo { dst[o] = 0 }
                                 continue
                             }
-                            let src = plane + iy * g.width
-                            copyRow(src: src, width: g.width, dst: dst, count: wo, start: kx - g.padW, stride: g.strideW)
+                            let src = plane + iy * g.width + start
+                            for o in 0..<lo { dst[o] = 0 }
+                            if g.strideW == 1 {
+                                for o in lo..<hi { dst[o] = src[o] }
+                            } else {
+                                for o in lo..<hi { dst[o] = src[o * g.strideW] }
+                            }
+                            for o in hi..<wo { dst[o] = 0 }
                         }
                     }
                 }
@@ -65,48 +74,25 @@ public enum Im2Col {
             for ky in 0..<g.kernelH {
                 for kx in 0..<g.kernelW {
                     let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * columns
+                    let start = kx - g.padW
+                    let (lo, hi) = validRange(count: wo, width: g.width, start: start, stride: g.strideW)
                     for n in 0..<batch {
                         let plane = dx + (n * g.channels + c) * g.inPixels
                         let out = row + n * ho * wo
                         for oy in 0..<ho {
                             let iy = oy * g.strideH - g.padH + ky
                             if iy < 0 || iy >= g.height { continue }
-                            addRow(src: out + oy * wo, count: wo, dst: plane + iy * g.width, width: g.width,
-                                   start: kx - g.padW, stride: g.strideW)
+                            let src = out + oy * wo
+                            let dst = plane + iy * g.width + start
+                            if g.strideW == 1 {
+                                for o in lo..<hi { dst[o] += src[o] }
+                            } else {
+                                for o in lo..<hi { dst[o * g.strideW] += src[o] }
+                            }
                         }
                     }
                 }
             }
-        }
-    }
-
-    /// dst[o] = src[start + o·stride] for o in 0..<count, 0 where the index falls outside 0..<width.
-    @inline(__always)
-    private static func copyRow(src: UnsafePointer<Float>, width: Int, dst: UnsafeMutablePointer<Float>,
-                                count: Int, start: Int, stride: Int) {
-        let (lo, hi) = validRange(count: count, width: width, start: start, stride: stride)
-        if lo > 0 { dst.update(repeating: 0, count: lo) }
-        if stride == 1 {
-            if hi > lo { dst.advanced(by: lo).update(from: src + (start + lo), count: hi - lo) }
-        } else {
-            var o = lo
-            while o < hi { dst[o] = src[start + o * stride]; o += 1 }
-        }
-        if hi < count { dst.advanced(by: hi).update(repeating: 0, count: count - hi) }
-    }
-
-    /// dst[start + o·stride] += src[o] for the o that land inside 0..<width.
-    @inline(__always)
-    private static func addRow(src: UnsafePointer<Float>, count: Int, dst: UnsafeMutablePointer<Float>,
-                               width: Int, start: Int, stride: Int) {
-        let (lo, hi) = validRange(count: count, width: width, start: start, stride: stride)
-        if stride == 1 {
-            let d = dst + start
-            var o = lo
-            while o < hi { d[o] += src[o]; o += 1 }
-        } else {
-            var o = lo
-            while o < hi { dst[start + o * stride] += src[o]; o += 1 }
         }
     }
 

@@ -235,4 +235,35 @@ struct InitializerTests {
         #expect(Array(a.parameters.values[e.offset..<e.offset + e.count]) == Array(deeper.parameters.values[e.offset..<e.offset + e.count]))
         #expect(a.parameters[a.entry("fc1.bias")!.offset] == 0)
     }
+
+    @Test("LeNet-5 pools before its activation: identical outputs and gradients to activation then pooling")
+    func poolThenActivate() throws {
+        func lenet(poolFirst: Bool) throws -> Model {
+            var g = GraphBuilder(inputShape: [1, 28, 28])
+            for (i, channels) in [6, 16].enumerated() {
+                try g.add(Conv2D(channels, kernel: 5, padding: i == 0 ? 2 : 0), name: "conv\(i + 1)")
+                if poolFirst { try g.add(MaxPool2D(2), name: "pool\(i + 1)") }
+                try g.add(Activation(.relu), name: "act\(i + 1)")
+                if !poolFirst { try g.add(MaxPool2D(2), name: "pool\(i + 1)") }
+            }
+            try g.add(Flatten(), name: "flatten")
+            try g.add(Dense(10), name: "fc")
+            return try g.build(maxBatch: 4)
+        }
+        let (a, b) = (try lenet(poolFirst: true), try lenet(poolFirst: false))
+        let built = try ModelSpec(.lenet5).build(input: [1, 28, 28], classes: 10, maxBatch: 4)
+        #expect(built.nodes.map(\.name).dropFirst().prefix(6) == ["conv1", "pool1", "act1", "conv2", "pool2", "act2"])
+        let r = RandomStream(seed: 8, name: "lenet/order")
+        for m in [a, b] {
+            m.initialize(seed: 4, .kaimingNormal, gain: 1)
+            for i in 0..<m.input.capacity { m.input[i] = r.normal(UInt64(i)) }
+        }
+        let context = PassContext(training: true, seed: 1)
+        let (ya, yb) = (a.forward(batch: 4, context).values, b.forward(batch: 4, context).values)
+        #expect(ya == yb)
+        for i in 0..<ya.count { a.outputGradient[i] = r.normal(UInt64(10_000 + i)); b.outputGradient[i] = a.outputGradient[i] }
+        a.backward(context); b.backward(context)
+        #expect(a.gradients.values == b.gradients.values)
+    }
 }
+

@@ -102,4 +102,33 @@ struct ReferenceTests {
         let dxFailures = (0..<x.count).filter { !dx[$0].matches(h.inputGradients[0]![$0]) }.count
         #expect(dxFailures == 0, "input gradient: \(dxFailures) elements differ")
     }
+
+    @Test("MaxPool2D 2×2 fast path against a naive loop: odd sizes, ties, gradient routing", arguments: [(6, 6), (7, 5), (28, 28), (3, 2)])
+    func maxPool2x2(h: Int, w: Int) throws {
+        let harness = try Harness(MaxPool2D(2), inputs: [[3, h, w]], batch: 2)
+        let x = harness.inputs[0]
+        let r = RandomStream(seed: 5, name: "pool/ties")
+        // Few distinct values: many windows hold ties, which must go to the first maximum in row-major order.
+        for i in 0..<x.count { x[i] = Float(Int(r.uniform(UInt64(i)) * 3)) }
+        let dy = randomTensor([2, 3, h / 2, w / 2], "pool/dy")
+        harness.forward()
+        harness.outputGradient.copy(from: dy)
+        harness.backward()
+        let (ho, wo) = (h / 2, w / 2)
+        var expectedDx = [Float](repeating: 0, count: x.count)
+        var failures = 0
+        for plane in 0..<6 { for oy in 0..<ho { for ox in 0..<wo {
+            var best = -Float.infinity, at = 0
+            for iy in 2 * oy..<2 * oy + 2 { for ix in 2 * ox..<2 * ox + 2 where x[plane * h * w + iy * w + ix] > best {
+                best = x[plane * h * w + iy * w + ix]; at = plane * h * w + iy * w + ix
+            } }
+            let o = plane * ho * wo + oy * wo + ox
+            if harness.output[o] != best { failures += 1 }
+            expectedDx[at] += dy[o]
+        } } }
+        #expect(failures == 0, "forward: \(failures) outputs differ")
+        let dx = harness.inputGradients[0]!
+        #expect((0..<x.count).allSatisfy { dx[$0] == expectedDx[$0] }, "gradient routed to the wrong element")
+    }
 }
+
