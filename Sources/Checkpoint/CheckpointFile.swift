@@ -10,7 +10,8 @@
 //   /optimizer/momentum      float32 [P]    SGD's momentum buffer, when it has one (attribute crc32)
 //   /state                   attributes epoch, step_in_epoch, global_step, seed, world_size, learning_rate, requeue_count
 //   /data/shift, /data/scale float32 [C]    the input normalisation: x ↦ (x/255 − shift)·scale
-//   /metrics                 float64 [E, 9] one row per epoch, attribute columns (NaN where not measured)
+//   /metrics                 float64 [E, C] one row per epoch, attribute columns (the C names, comma-separated;
+//                            NaN where not measured)
 import CZlib
 import HDF5
 import Layers
@@ -23,7 +24,6 @@ public enum CheckpointFormat {
     public static let name = "descent-checkpoint"
     public static let version: Int64 = 1
     public static let descentVersion = "0.1.0"
-    public static let metricsColumns = ["epoch", "step", "lr", "train_loss", "train_error", "test_loss", "test_error", "seconds", "samples_per_second"]
 }
 
 /// Where a run stands and what it needs to continue exactly.
@@ -49,11 +49,14 @@ public struct CheckpointContents {
     public var momentum: [Float]?
     public var state: TrainingState
     public var shift: [Float], scale: [Float]
+    /// The metrics history: column names and one row per epoch.
+    public var metricsColumns: [String]
     public var metrics: [[Double]]
 
     public init(modelSpec: String, job: String, inputShape: [Int], classes: Int, layout: [LayoutEntry],
                 bufferLayout: [LayoutEntry], parameters: [Float], buffers: [Float], momentum: [Float]?,
-                state: TrainingState, shift: [Float], scale: [Float], metrics: [[Double]]) {
+                state: TrainingState, shift: [Float], scale: [Float], metricsColumns: [String], metrics: [[Double]]) {
+        self.metricsColumns = metricsColumns
         self.modelSpec = modelSpec; self.job = job; self.inputShape = inputShape; self.classes = classes
         self.layout = layout; self.bufferLayout = bufferLayout; self.parameters = parameters; self.buffers = buffers
         self.momentum = momentum; self.state = state; self.shift = shift; self.scale = scale; self.metrics = metrics
@@ -101,10 +104,10 @@ public enum CheckpointFile {
         try writeChecked(f, "/data/shift", c.shift)
         try writeChecked(f, "/data/scale", c.scale)
 
-        let rows = c.metrics.count, cols = CheckpointFormat.metricsColumns.count
+        let rows = c.metrics.count, cols = c.metricsColumns.count
         let flat = c.metrics.flatMap { $0.count == cols ? $0 : [Double](repeating: .nan, count: cols) }
         try flat.withUnsafeBytes { try f.write("/metrics", shape: [rows, cols], type: shim_H5T_NATIVE_DOUBLE(), $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!) }
-        try f.setAttribute("columns", CheckpointFormat.metricsColumns.joined(separator: ","), on: "/metrics")
+        try f.setAttribute("columns", c.metricsColumns.joined(separator: ","), on: "/metrics")
         try f.close()
     }
 
@@ -145,16 +148,19 @@ public enum CheckpointFile {
         state.worldSize = Int(try f.intAttribute("world_size", on: "/state"))
         state.requeueCount = Int(try f.intAttribute("requeue_count", on: "/state"))
         state.learningRate = try f.doubleAttribute("learning_rate", on: "/state")
-        let cols = CheckpointFormat.metricsColumns.count
+        let metricsColumns = f.exists("/metrics")
+            ? try f.stringAttribute("columns", on: "/metrics").split(separator: ",").map(String.init) : []
+        let cols = max(metricsColumns.count, 1)
         let metricsFlat = f.exists("/metrics") ? try readDoubles(f, "/metrics") : []
-        let metrics = stride(from: 0, to: metricsFlat.count, by: cols).map { Array(metricsFlat[$0..<$0 + cols]) }
+        let metrics = stride(from: 0, to: metricsFlat.count - cols + 1, by: cols).map { Array(metricsFlat[$0..<$0 + cols]) }
         let c = CheckpointContents(
             modelSpec: try f.stringAttribute("spec", on: "/model"), job: try f.stringAttribute("job", on: "/model"),
             inputShape: try f.readInt64s("/model/input_shape").map { Int($0) },
             classes: Int(try f.intAttribute("classes", on: "/model")),
             layout: try readLayout(f, "/model/layout"), bufferLayout: try readLayout(f, "/model/buffer_layout"),
             parameters: try readChecked(f, "/params"), buffers: try readChecked(f, "/buffers"), momentum: momentum,
-            state: state, shift: try readChecked(f, "/data/shift"), scale: try readChecked(f, "/data/scale"), metrics: metrics)
+            state: state, shift: try readChecked(f, "/data/shift"), scale: try readChecked(f, "/data/scale"),
+            metricsColumns: metricsColumns, metrics: metrics)
         let expected = c.layout.last.map { $0.offset + $0.count } ?? 0
         guard c.parameters.count == expected else {
             throw HDF5Error(path, "/params holds \(c.parameters.count) values but the layout table describes \(expected)")

@@ -3,11 +3,15 @@
 import Foundation
 
 /// One row of metrics.csv: the state after `epoch` epochs (`step` optimiser steps in all). Errors are fractions
-/// in [0, 1]; the training-set values are nil when they were not measured.
+/// in [0, 1]. The batch values are means over the epoch's training batches, taken as the model changed (free,
+/// always present for trained epochs); the training-set values come from a separate evaluation pass in
+/// evaluation mode and are nil when it was not asked for.
 public struct EpochMetrics: Equatable, Sendable {
     public var epoch: Int
     public var step: Int
     public var lr: Double
+    public var batchLoss: Double?
+    public var batchError: Double?
     public var trainLoss: Double?
     public var trainError: Double?
     public var testLoss: Double
@@ -16,33 +20,44 @@ public struct EpochMetrics: Equatable, Sendable {
     public var seconds: Double
     public var samplesPerSecond: Double
 
-    public init(epoch: Int, step: Int, lr: Double, trainLoss: Double?, trainError: Double?,
+    public init(epoch: Int, step: Int, lr: Double, batchLoss: Double? = nil, batchError: Double? = nil,
+                trainLoss: Double?, trainError: Double?,
                 testLoss: Double, testError: Double, seconds: Double, samplesPerSecond: Double) {
         self.epoch = epoch; self.step = step; self.lr = lr
+        self.batchLoss = batchLoss; self.batchError = batchError
         self.trainLoss = trainLoss; self.trainError = trainError
         self.testLoss = testLoss; self.testError = testError
         self.seconds = seconds; self.samplesPerSecond = samplesPerSecond
     }
 
     /// A row whose training-set values are kept only when `trainMeasured` (nil otherwise).
-    public init(epoch: Int, step: Int, lr: Double, trainLoss: Double, trainError: Double, trainMeasured: Bool,
+    public init(epoch: Int, step: Int, lr: Double, batchLoss: Double? = nil, batchError: Double? = nil,
+                trainLoss: Double, trainError: Double, trainMeasured: Bool,
                 testLoss: Double, testError: Double, seconds: Double, samplesPerSecond: Double) {
-        self.init(epoch: epoch, step: step, lr: lr,
+        self.init(epoch: epoch, step: step, lr: lr, batchLoss: batchLoss, batchError: batchError,
                   trainLoss: trainMeasured ? trainLoss : nil, trainError: trainMeasured ? trainError : nil,
                   testLoss: testLoss, testError: testError, seconds: seconds, samplesPerSecond: samplesPerSecond)
     }
 
     /// The row in metrics.csv's format (no newline); decimals in the shortest form that reads back exactly.
     public var csvRow: String {
-        ["\(epoch)", "\(step)", "\(lr)", trainLoss.map { "\($0)" } ?? "", trainError.map { "\($0)" } ?? "",
-         "\(testLoss)", "\(testError)", "\(seconds)", "\(samplesPerSecond)"].joined(separator: ",")
+        func optional(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
+        return ["\(epoch)", "\(step)", "\(lr)", optional(batchLoss), optional(batchError),
+                optional(trainLoss), optional(trainError),
+                "\(testLoss)", "\(testError)", "\(seconds)", "\(samplesPerSecond)"].joined(separator: ",")
+    }
+
+    /// The row as numbers in column order, NaN where a value is missing (the checkpoint's metrics history).
+    public var values: [Double] {
+        [Double(epoch), Double(step), lr, batchLoss ?? .nan, batchError ?? .nan, trainLoss ?? .nan, trainError ?? .nan,
+         testLoss, testError, seconds, samplesPerSecond]
     }
 
     /// The row as one JSON object with the CSV's column names (no newline); missing, NaN and infinite values
     /// are null.
     public var jsonLine: String {
         func json(_ v: Double?) -> String { v.map { $0.isFinite ? "\($0)" : "null" } ?? "null" }
-        let values = ["\(epoch)", "\(step)", json(lr), json(trainLoss), json(trainError), json(testLoss),
+        let values = ["\(epoch)", "\(step)", json(lr), json(batchLoss), json(batchError), json(trainLoss), json(trainError), json(testLoss),
                       json(testError), json(seconds), json(samplesPerSecond)]
         return "{" + zip(MetricsTable.columns, values).map { "\"\($0)\":\($1)" }.joined(separator: ",") + "}"
     }
@@ -51,8 +66,8 @@ public struct EpochMetrics: Equatable, Sendable {
 /// The rows of a metrics.csv, in file order.
 public struct MetricsTable: Equatable, Sendable {
     /// The columns, in order.
-    public static let columns = ["epoch", "step", "lr", "train_loss", "train_error", "test_loss", "test_error",
-                                 "seconds", "samples_per_second"]
+    public static let columns = ["epoch", "step", "lr", "batch_loss", "batch_error", "train_loss", "train_error",
+                                 "test_loss", "test_error", "seconds", "samples_per_second"]
     /// The header line (no newline).
     public static let header = columns.joined(separator: ",")
 
@@ -114,9 +129,10 @@ public struct MetricsTable: Equatable, Sendable {
             }
             rows.append(EpochMetrics(
                 epoch: try integer(0), step: try integer(1), lr: try decimal(2),
-                trainLoss: try optional(3), trainError: try fraction(4, try optional(4)),
-                testLoss: try decimal(5), testError: try fraction(6, try decimal(6))!,
-                seconds: try decimal(7), samplesPerSecond: try decimal(8)))
+                batchLoss: try optional(3), batchError: try fraction(4, try optional(4)),
+                trainLoss: try optional(5), trainError: try fraction(6, try optional(6)),
+                testLoss: try decimal(7), testError: try fraction(8, try decimal(8))!,
+                seconds: try decimal(9), samplesPerSecond: try decimal(10)))
         }
         return MetricsTable(rows: rows, source: source)
     }

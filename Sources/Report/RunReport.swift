@@ -34,24 +34,29 @@ public enum RunReport {
     static func lossChart(_ rows: [EpochMetrics], run: String) -> LineChart {
         var chart = LineChart(title: "Loss — \(run)", xLabel: "epoch", yLabel: "loss")
         let epochs = rows.map { Double($0.epoch) }
-        let trained = rows.filter { $0.trainLoss != nil }       // epochs where it was not measured are skipped, not gaps
-        if !trained.isEmpty {
-            chart.series.append(.init("train", x: trained.map { Double($0.epoch) }, y: trained.map { $0.trainLoss! }))
-        }
+        if let train = trainSeries(rows, \.trainLoss, \.batchLoss, scale: 1) { chart.series.append(train) }
         chart.series.append(.init("test", x: epochs, y: rows.map(\.testLoss)))
         let losses = chart.series.flatMap { $0.points.map(\.y) }.filter(\.isFinite)
         if let lo = losses.min(), let hi = losses.max(), lo > 0, hi / lo > 100 { chart.yScale = .logarithmic }
         return chart
     }
 
+    /// The training curve: the training set's evaluation where it was measured (epochs without it are skipped,
+    /// not gaps), otherwise the running mean over each epoch's batches, labelled as such.
+    static func trainSeries(_ rows: [EpochMetrics], _ measured: KeyPath<EpochMetrics, Double?>,
+                            _ running: KeyPath<EpochMetrics, Double?>, scale: Double) -> LineChart.Series? {
+        for (key, label) in [(measured, "train"), (running, "train (batch mean)")] {
+            let points = rows.compactMap { m in m[keyPath: key].map { (Double(m.epoch), $0 * scale) } }
+            if !points.isEmpty { return .init(label, x: points.map(\.0), y: points.map(\.1)) }
+        }
+        return nil
+    }
+
     /// Train and test error in percent against epoch, the axis starting at 0 %.
     static func errorChart(_ rows: [EpochMetrics], run: String) -> LineChart {
         var chart = LineChart(title: "Error — \(run)", xLabel: "epoch", yLabel: "error (%)")
         let epochs = rows.map { Double($0.epoch) }
-        let trained = rows.filter { $0.trainError != nil }
-        if !trained.isEmpty {
-            chart.series.append(.init("train", x: trained.map { Double($0.epoch) }, y: trained.map { $0.trainError! * 100 }))
-        }
+        if let train = trainSeries(rows, \.trainError, \.batchError, scale: 100) { chart.series.append(train) }
         chart.series.append(.init("test", x: epochs, y: rows.map { $0.testError * 100 }))
         let top = chart.series.flatMap { $0.points.map(\.y) }.filter(\.isFinite).max() ?? 0
         chart.yRange = 0...max(top, 1)

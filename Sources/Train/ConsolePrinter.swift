@@ -57,7 +57,9 @@ public final class ConsolePrinter {
         guard !quiet else { return }
         let perEpoch = elapsed / Double(max(m.epoch, 1))
         let eta = perEpoch * Double(epochs - m.epoch)
-        let train = m.trainLoss.map { "train loss \(fixed($0, 4)) err \(percent(m.trainError ?? .nan))" } ?? ""
+        // The training set's own evaluation when there is one, otherwise the running means over the batches.
+        let train = m.trainLoss.map { "train loss \(fixed($0, 4)) err \(percent(m.trainError ?? .nan))" }
+            ?? m.batchLoss.map { "batch loss \(fixed($0, 4)) err \(percent(m.batchError ?? .nan))" } ?? ""
         line("epoch \(m.epoch)/\(epochs)  \(train)  test loss \(fixed(m.testLoss, 4)) err \(percent(m.testError)) (acc \(fixed(1 - m.testError, 4)))  lr \(m.lr)  \(grouped(Int(m.samplesPerSecond))) samples/s  ETA \(formatDuration(eta))")
     }
 

@@ -84,11 +84,13 @@ public final class Trainer {
 
             let last = position.epoch == settings.epochs
             guard last || position.epoch % settings.evaluateEvery == 0 || settings.stopAtZeroTrainError else { continue }
-            let trainSums = settings.evaluateTrainingSet ? evaluate(train) : running
+            let trainSums = settings.evaluateTrainingSet ? evaluate(train) : Sums()
             let testSums = evaluate(test)
+            let lr = learningRate.rate(epoch: epoch, globalStep: max(position.globalStep - 1, 0))
             let metrics = EpochMetrics(
                 epoch: position.epoch, step: position.globalStep,
-                lr: Double(learningRate.rate(epoch: epoch, globalStep: max(position.globalStep - 1, 0))),
+                lr: Double("\(lr)")!,   // the Float's shortest decimal form (0.01, not 0.009999999776482582)
+                batchLoss: running.samples > 0 ? running.meanLoss : nil, batchError: running.samples > 0 ? running.error : nil,
                 trainLoss: trainSums.meanLoss, trainError: trainSums.error, trainMeasured: settings.evaluateTrainingSet,
                 testLoss: testSums.meanLoss, testError: testSums.error,
                 seconds: seconds, samplesPerSecond: Double(train.count) / max(seconds, 1e-9))

@@ -59,15 +59,14 @@ public final class TrainingRun {
         state.globalStep = trainer.position.globalStep
         state.seed = trainer.settings.seed
         state.learningRate = Double(trainer.learningRate.rate(epoch: max(trainer.position.epoch - 1, 0), globalStep: max(trainer.position.globalStep - 1, 0)))
-        let metrics = ((try? MetricsTable.load(directory.metricsCSV))?.rows ?? []).map { m in
-            [Double(m.epoch), Double(m.step), m.lr, m.trainLoss ?? .nan, m.trainError ?? .nan, m.testLoss, m.testError, m.seconds, m.samplesPerSecond]
-        }
+        let metrics = ((try? MetricsTable.load(directory.metricsCSV))?.rows ?? []).map(\.values)
         let contents = CheckpointContents(
             modelSpec: try job.modelSpec().canonical, job: job.effectiveTOML, inputShape: model.inputShape,
             classes: trainer.train.classes, layout: model.layout, bufferLayout: model.stateLayout,
             parameters: model.parameters.values, buffers: model.state.values,
             momentum: trainer.sgd.hasState ? trainer.momentum.values : nil, state: state,
-            shift: trainer.test.transform.shift, scale: trainer.test.transform.scale, metrics: metrics)
+            shift: trainer.test.transform.shift, scale: trainer.test.transform.scale,
+            metricsColumns: MetricsTable.columns, metrics: metrics)
         let path = directory.path + "/final.h5"
         try CheckpointFile.write(contents, to: path + ".tmp")
         try directory.commit(path + ".tmp", as: path)
@@ -108,11 +107,11 @@ public final class TrainingRun {
         let outcome: Trainer.Outcome
         do {
             outcome = try trainer.run()
+            try saveFinalModel(trainer, directory: directory)
         } catch {
             try? directory.finish(status: "failed", detail: "\(error)")
             throw error
         }
-        try saveFinalModel(trainer, directory: directory)
         try directory.finish(status: outcome == .stopped ? "stopped" : "finished", detail: "\(outcome)")
         let plots = (try? RunReport.write(runDirectory: directory.path)) ?? []
         printer.finish(outcome: outcome, last: last, directory: directory.path, plots: plots, seconds: monotonicSeconds() - started)

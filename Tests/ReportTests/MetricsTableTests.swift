@@ -5,7 +5,7 @@ import Testing
 @testable import Report
 
 private let rows = [
-    EpochMetrics(epoch: 1, step: 469, lr: 0.1, trainLoss: 0.61, trainError: 0.18, testLoss: 0.48,
+    EpochMetrics(epoch: 1, step: 469, lr: 0.1, batchLoss: 0.7, batchError: 0.25, trainLoss: 0.61, trainError: 0.18, testLoss: 0.48,
                  testError: 0.1725, seconds: 12.5, samplesPerSecond: 4800.25),
     EpochMetrics(epoch: 2, step: 938, lr: 0.05000000074505806, trainLoss: nil, trainError: nil, testLoss: 0.39,
                  testError: 0.1401, seconds: 12.25, samplesPerSecond: 4898),
@@ -18,14 +18,14 @@ private func parseError(_ csv: String) -> String? {
     catch { return "\(error)" }
 }
 
-private let header = "epoch,step,lr,train_loss,train_error,test_loss,test_error,seconds,samples_per_second"
+private let header = "epoch,step,lr,batch_loss,batch_error,train_loss,train_error,test_loss,test_error,seconds,samples_per_second"
 
 @Suite("metrics.csv")
 struct MetricsTableTests {
     @Test func roundTrip() throws {
         let text = MetricsTable(rows: rows).csv()
         #expect(text.hasPrefix(header + "\n"))
-        #expect(text.split(separator: "\n")[2] == "2,938,0.05000000074505806,,,0.39,0.1401,12.25,4898.0")
+        #expect(text.split(separator: "\n")[2] == "2,938,0.05000000074505806,,,,,0.39,0.1401,12.25,4898.0")
         let back = try MetricsTable.parse(csv: text, source: "m.csv")
         #expect(back.rows == rows)
         #expect(back.csv() == text)
@@ -47,7 +47,7 @@ struct MetricsTableTests {
     }
 
     @Test func jsonLine() {
-        #expect(rows[1].jsonLine == #"{"epoch":2,"step":938,"lr":0.05000000074505806,"train_loss":null,"train_error":null,"test_loss":0.39,"test_error":0.1401,"seconds":12.25,"samples_per_second":4898.0}"#)
+        #expect(rows[1].jsonLine == #"{"epoch":2,"step":938,"lr":0.05000000074505806,"batch_loss":null,"batch_error":null,"train_loss":null,"train_error":null,"test_loss":0.39,"test_error":0.1401,"seconds":12.25,"samples_per_second":4898.0}"#)
         #expect(rows[2].jsonLine.contains(#""test_loss":null"#))
     }
 
@@ -57,15 +57,17 @@ struct MetricsTableTests {
         #expect(parseError("epoch,step,learning_rate\n")
                 == "runs/x/metrics.csv line 1: unknown header epoch,step,learning_rate; expected \(header)")
         #expect(parseError("\(header)\n\(ok)\n\(ok)\n1,2,3,4,5,6,7\n")
-                == "runs/x/metrics.csv line 4: expected 9 columns, found 7")
-        #expect(parseError("\(header)\n1.5,469,0.1,,,0.4,0.1,1,1\n")
+                == "runs/x/metrics.csv line 4: expected 11 columns, found 7")
+        #expect(parseError("\(header)\n1.5,469,0.1,,,,,0.4,0.1,1,1\n")
                 == "runs/x/metrics.csv line 2: epoch '1.5' is not an integer")
-        #expect(parseError("\(header)\n1,469,0.1,,,abc,0.1,1,1\n")
+        #expect(parseError("\(header)\n1,469,0.1,,,,,abc,0.1,1,1\n")
                 == "runs/x/metrics.csv line 2: test_loss 'abc' is not a number")
-        #expect(parseError("\(header)\n1,469,0.1,,,0.4,,1,1\n")
+        #expect(parseError("\(header)\n1,469,0.1,,,,,0.4,,1,1\n")
                 == "runs/x/metrics.csv line 2: test_error is empty")
-        #expect(parseError("\(header)\n1,469,0.1,0.3,17.5,0.4,0.1,1,1\n")
+        #expect(parseError("\(header)\n1,469,0.1,,,0.3,17.5,0.4,0.1,1,1\n")
                 == "runs/x/metrics.csv line 2: train_error 17.5 is not a fraction in [0, 1]")
+        #expect(parseError("\(header)\n1,469,0.1,0.3,-1,,,0.4,0.1,1,1\n")
+                == "runs/x/metrics.csv line 2: batch_error -1 is not a fraction in [0, 1]")
     }
 
     @Test func loadNamesTheFile() throws {
@@ -77,7 +79,7 @@ struct MetricsTableTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/metrics.csv"
         try "\(header)\n1,2,3\n".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: ReportError("\(path) line 2: expected 9 columns, found 3")) { try MetricsTable.load(path) }
+        #expect(throws: ReportError("\(path) line 2: expected 11 columns, found 3")) { try MetricsTable.load(path) }
         try MetricsTable(rows: rows).csv().write(toFile: path, atomically: true, encoding: .utf8)
         let table = try MetricsTable.load(path)
         #expect(table.rows == rows && table.source == path)
