@@ -29,8 +29,13 @@ public struct EpochPlan: Sendable {
 
     /// Rank `rank`'s part of the global batch of `step`: a range in `order`, and its offset within the batch.
     public func shard(_ step: Int, rank: Int, of ranks: Int) -> (range: Range<Int>, offset: Int) {
-        let g = globalBatch(step), b = g.count
-        let lo = rank * b / ranks, hi = (rank + 1) * b / ranks
-        return (g.lowerBound + lo..<g.lowerBound + hi, lo)
+        let g = globalBatch(step)
+        let part = EpochPlan.contiguousShare(g.count, rank: rank, of: ranks)
+        return (g.lowerBound + part.lowerBound..<g.lowerBound + part.upperBound, part.lowerBound)
+    }
+
+    /// Rank `rank`'s contiguous part [⌊r·n/P⌋, ⌊(r+1)·n/P⌋) of n items (may be empty when n < P).
+    public static func contiguousShare(_ n: Int, rank: Int, of ranks: Int) -> Range<Int> {
+        rank * n / ranks..<(rank + 1) * n / ranks
     }
 }

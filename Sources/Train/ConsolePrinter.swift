@@ -24,7 +24,8 @@ public final class ConsolePrinter {
     }
 
     public func startTable(job: Job, model: Model, spec: ModelSpec, train: PreparedSplit, test: PreparedSplit,
-                           stepsPerEpoch: Int, directory: String, extra: [(String, String)] = []) {
+                           stepsPerEpoch: Int, directory: String, extra: [(String, String)] = [],
+                           threads: String = "\(BLAS.threads) per rank") {
         var rows: [(String, String)] = [
             ("job", job.source),
             ("run directory", directory),
@@ -35,7 +36,7 @@ public final class ConsolePrinter {
             ("optimiser", "\(job.string("optim.loss")) · batch \(job.int("optim.batch_size")) · \(stepsPerEpoch) steps/epoch · lr \(JobValue.double(job.double("optim.lr"))) \(job.string("optim.schedule")) · momentum \(JobValue.double(job.double("optim.momentum")))\(job.bool("optim.nesterov") ? " Nesterov" : "") · L2 \(JobValue.double(job.double("optim.l2"))) · L1 \(JobValue.double(job.double("optim.l1")))"),
             ("epochs", "\(job.int("run.epochs"))\(job.bool("run.stop_at_zero_train_error") ? " (or zero training error)" : "")"),
             ("seed", "\(job.int("run.seed"))"),
-            ("BLAS threads", "\(BLAS.threads) per rank"),
+            ("BLAS threads", threads),
         ]
         rows.insert(contentsOf: extra, at: 2)
         let width = rows.map { $0.0.count }.max() ?? 0
@@ -51,6 +52,9 @@ public final class ConsolePrinter {
         if job.string("data.corruption") != "none" { parts.append("corruption \(job.string("data.corruption"))") }
         return parts.joined(separator: " · ")
     }
+
+    /// A line outside the table (a warning), printed even when quiet.
+    public func note(_ s: String) { line(s) }
 
     public func epoch(_ m: EpochMetrics, of epochs: Int, elapsed: Double) {
         epochsSeen += 1

@@ -1,8 +1,11 @@
 // Trainer.swift — the training loop, top to bottom. Each step: gather this rank's samples of the global batch →
-// forward → loss (sum over the samples, scaled by 1/global batch) → backward → gradient reduction → SGD update.
-// Each epoch: a fresh global order from (seed, epoch), evaluation, one metrics row. What is not here: reading
-// files (Data), the layers (Layers), writing metrics and progress (RunLog).
+// forward → loss (sum over the samples, scaled by 1/global batch) → backward → gradient reduction and SGD update
+// (GradientSync) → identical parameters on every rank. Each epoch: a fresh global order from (seed, epoch),
+// sharded evaluation whose sums are reduced over the ranks, one metrics row. What is not here: reading files
+// (Data), the layers (Layers), the collectives (Distributed), writing metrics and progress (RunDirectory,
+// ConsolePrinter).
 import Data
+import Distributed
 import Layers
 import Optim
 import Report
@@ -16,11 +19,16 @@ public final class Trainer {
         public var evaluateTrainingSet: Bool
         public var evaluateEvery: Int
         public var stopAtZeroTrainError: Bool
+        /// Every this many steps, check that all ranks hold identical parameters (0: never).
+        public var checkSyncEvery: Int
+        /// Testing aid (DESCENT_FAULT): a fault this rank injects at a global step.
+        public var injectedFault: InjectedFault?
         public init(epochs: Int, batchSize: Int, seed: UInt64, evaluateTrainingSet: Bool = false,
-                    evaluateEvery: Int = 1, stopAtZeroTrainError: Bool = false) {
+                    evaluateEvery: Int = 1, stopAtZeroTrainError: Bool = false, checkSyncEvery: Int = 0) {
             self.epochs = epochs; self.batchSize = batchSize; self.seed = seed
             self.evaluateTrainingSet = evaluateTrainingSet || stopAtZeroTrainError
             self.evaluateEvery = evaluateEvery; self.stopAtZeroTrainError = stopAtZeroTrainError
+            self.checkSyncEvery = checkSyncEvery
         }
     }
 
@@ -34,28 +42,53 @@ public final class Trainer {
 
     public enum Outcome: Equatable, Sendable { case finished, reachedZeroTrainError, stopped }
 
+    /// A fault for the tests of failure handling: `fail` throws at the step (as a bad file or a NaN would);
+    /// `desync` nudges one parameter on this rank only (which --check-sync must catch).
+    public struct InjectedFault: Equatable, Sendable {
+        public enum Kind: String, Sendable { case fail, desync }
+        public var kind: Kind, rank: Int, step: Int
+        /// Parses "fail:RANK:STEP" or "desync:RANK:STEP".
+        public init?(_ text: String) {
+            let parts = text.split(separator: ":")
+            guard parts.count == 3, let kind = Kind(rawValue: String(parts[0])), let rank = Int(parts[1]),
+                  let step = Int(parts[2]) else { return nil }
+            self.kind = kind; self.rank = rank; self.step = step
+        }
+    }
+
+    /// A failure inside the loop. On a multi-rank job the caller must abort the job (the other ranks are in, or
+    /// headed for, a collective).
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     public let settings: Settings
     public let model: Model
     public let loss: Loss
     public let sgd: SGD
     public let learningRate: LearningRate
     public let train: PreparedSplit, test: PreparedSplit
-    /// SGD's momentum buffer (same layout as the parameters).
-    public let momentum: FlatVector
+    /// The gradient reduction over the ranks, and the momentum of the parameters this rank updates.
+    public let sync: GradientSync
+    public var momentum: FlatVector { sync.momentum }
     public var position = Position()
-    /// Checked before every step; returning true ends the run at that step boundary.
+    /// Checked before every step (the ranks agree: one rank's true stops all); true ends the run at that step
+    /// boundary.
     public var shouldStop: () -> Bool = { false }
     /// Called after every epoch with its metrics.
     public var onEpoch: (EpochMetrics) throws -> Void = { _ in }
 
     private let labels: UnsafeMutablePointer<Int32>
-    private let rank = 0, ranks = 1
+    private var rank: Int { sync.communicator.rank }
+    private var ranks: Int { sync.communicator.size }
 
+    /// `sync` defaults to one process without MPI.
     public init(settings: Settings, model: Model, loss: Loss, sgd: SGD, learningRate: LearningRate,
-                train: PreparedSplit, test: PreparedSplit) {
+                train: PreparedSplit, test: PreparedSplit, sync: GradientSync? = nil) {
         self.settings = settings; self.model = model; self.loss = loss; self.sgd = sgd
         self.learningRate = learningRate; self.train = train; self.test = test
-        momentum = FlatVector(count: model.parameterCount)
+        self.sync = sync ?? GradientSync(communicator: .solo, strategy: .allreduce, parameterCount: model.parameterCount,
+                                         needsMomentum: sgd.hasState)
         labels = .allocate(capacity: model.maxBatch * Trainer.labelsPerSample(model))
     }
     deinit { labels.deallocate() }
@@ -73,14 +106,17 @@ public final class Trainer {
             var running = Sums()
             let start = monotonicSeconds()
             while position.stepInEpoch < plan.steps {
-                if shouldStop() { return .stopped }
-                trainStep(plan, position.stepInEpoch, &running)
+                if sync.communicator.agree(shouldStop() ? 1 : 0) == 1 { return .stopped }
+                try trainStep(plan, position.stepInEpoch, &running)
                 position.stepInEpoch += 1
                 position.globalStep += 1
+                if settings.checkSyncEvery > 0 && position.globalStep % settings.checkSyncEvery == 0 { try checkSync() }
             }
             let seconds = monotonicSeconds() - start
             position.epoch += 1
             position.stepInEpoch = 0
+            running = running.reduced(over: sync.communicator)
+            sync.averageState(model)
 
             let last = position.epoch == settings.epochs
             guard last || position.epoch % settings.evaluateEvery == 0 || settings.stopAtZeroTrainError else { continue }
@@ -101,32 +137,50 @@ public final class Trainer {
     }
 
     /// One step of data-parallel SGD on this rank's part of global batch `step`.
-    private func trainStep(_ plan: EpochPlan, _ step: Int, _ running: inout Sums) {
+    private func trainStep(_ plan: EpochPlan, _ step: Int, _ running: inout Sums) throws {
+        let fault = settings.injectedFault.flatMap { $0.rank == rank && $0.step == position.globalStep ? $0.kind : nil }
+        if fault == .fail { throw Failure(description: "injected fault at step \(position.globalStep) (DESCENT_FAULT)") }
+        defer { if fault == .desync { model.parameters[0] += 1e-3 } }
         let (range, offset) = plan.shard(step, rank: rank, of: ranks)
         let globalBatch = plan.globalBatch(step).count
+        let lr = learningRate.rate(epoch: plan.epoch, globalStep: position.globalStep)
+        guard !range.isEmpty else {   // more ranks than samples in this (last) batch: contribute zeros
+            model.gradients.fill(0)
+            return sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
+        }
         train.gather(plan.order[range], into: model.input.data, labels: labels)
         let context = PassContext(training: true, seed: settings.seed, step: UInt64(position.globalStep), sampleOffset: offset)
 
         let output = model.forward(batch: range.count, context)
-        running.loss += loss.evaluate(output, .labels(labels), gradient: model.outputGradient, scale: 1 / Float(globalBatch))
+        let batchLoss = loss.evaluate(output, .labels(labels), gradient: model.outputGradient, scale: 1 / Float(globalBatch))
+        guard batchLoss.isFinite else {
+            throw Failure(description: "the training loss is \(batchLoss) at epoch \(plan.epoch + 1), step \(step + 1) (global step \(position.globalStep)); HINT: lower optim.lr")
+        }
+        running.loss += batchLoss
         running.correct += countCorrect(output, labels: labels)
         running.count += range.count * Trainer.labelsPerSample(model)
         running.samples += range.count
         model.backward(context)
-
-        let lr = learningRate.rate(epoch: plan.epoch, globalStep: position.globalStep)
-        sgd.update(parameters: model.parameters.data, gradients: model.gradients.data,
-                   momentumBuffer: sgd.hasState ? momentum.data : nil, count: model.parameterCount,
-                   lr: lr, firstStep: position.globalStep == 0)
+        sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
     }
 
-    /// Loss and errors of the model on `split`, in evaluation mode.
+    /// Fails when the ranks' parameters differ (they must be bitwise identical after every step).
+    private func checkSync() throws {
+        let (agree, hash) = sync.parametersAgree(model)
+        if !agree {
+            throw Failure(description: "parameters differ between ranks after global step \(position.globalStep) (this rank's hash \(String(hash, radix: 16)))")
+        }
+    }
+
+    /// Loss and errors of the model on `split`, in evaluation mode: each rank evaluates its contiguous share
+    /// and the sums are added over the ranks.
     public func evaluate(_ split: PreparedSplit) -> Sums {
         var sums = Sums()
         let perSample = Trainer.labelsPerSample(model)
-        var start = 0
-        while start < split.count {
-            let n = min(model.maxBatch, split.count - start)
+        let share = EpochPlan.contiguousShare(split.count, rank: rank, of: ranks)
+        var start = share.lowerBound
+        while start < share.upperBound {
+            let n = min(model.maxBatch, share.upperBound - start)
             split.gather(start..<start + n, into: model.input.data, labels: labels)
             let output = model.forward(batch: n, .evaluation)
             sums.loss += loss.evaluate(output, .labels(labels), gradient: nil, scale: 1)
@@ -135,7 +189,7 @@ public final class Trainer {
             sums.samples += n
             start += n
         }
-        return sums
+        return sums.reduced(over: sync.communicator)
     }
 
     /// Sums over samples (never means of means, so that ranks can add them).
@@ -144,5 +198,13 @@ public final class Trainer {
         public var correct = 0, count = 0, samples = 0
         public var meanLoss: Double { loss / Double(max(samples == 0 ? count : samples, 1)) }
         public var error: Double { 1 - Double(correct) / Double(max(count, 1)) }
+
+        /// The sums over every rank.
+        func reduced(over communicator: Communicator) -> Sums {
+            guard communicator.size > 1 else { return self }
+            var v = [loss, Double(correct), Double(count), Double(samples)]
+            communicator.allreduce(&v)
+            return Sums(loss: v[0], correct: Int(v[1]), count: Int(v[2]), samples: Int(v[3]))
+        }
     }
 }

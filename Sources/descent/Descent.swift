@@ -21,14 +21,15 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data(("descent: " + message + "\n").utf8))
 }
 
-/// Runs `body`; a thrown error becomes one line on standard error and exit status 1.
-func failing(_ body: () throws -> Void) throws {
+/// Runs `body`; a thrown error becomes one line on standard error (unless `printing` is false: the other
+/// ranks of a job that failed the same way everywhere) and exit status 1.
+func failing(printing: Bool = true, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as ExitCode {
         throw e
     } catch {
-        printError("\(error)")
+        if printing { printError("\(error)") }
         throw ExitCode(1)
     }
 }

@@ -1,13 +1,17 @@
 // TrainCommand.swift — `descent train JOB`: one training run, described by a job file.
 import ArgumentParser
+import Distributed
+import Foundation
 import Job
 import Train
 
 struct TrainCommand: ParsableCommand {
+    // The key reference is wrapped to fewer than 80 columns, the width the help is laid out for off a terminal;
+    // longer lines would be wrapped again by ArgumentParser and lose their indentation.
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a model as a job file describes.",
-        discussion: "Job file keys (table.key: type, default — meaning):\n\n" + JobDocumentation.text(width: 100)
+        discussion: "Runs on one rank as is, data-parallel under `mpirun -np P descent train JOB` or `srun --mpi=pmix descent train JOB` (every rank runs the same command; rank 0 prints and writes the run directory).\n\nJob file keys (table.key: type, default — meaning):\n\n" + JobDocumentation.text(width: 79)
     )
 
     @Argument(help: "The job file (TOML), e.g. jobs/fmnist-mlp.toml.")
@@ -19,10 +23,23 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print only the start-up table and the final line, not one line per epoch.")
     var quiet = false
 
+    @Option(name: .customLong("check-sync"), help: ArgumentHelp("Every N steps, check that all ranks hold bitwise identical parameters (a hash compared across ranks); stops the job if not. 0: never.", valueName: "N"))
+    var checkSync = 0
+
     func run() throws {
-        try failing {
+        let environment = ProcessInfo.processInfo.environment
+        let launcher = Launcher.detect(environment)
+        // Every rank parses the job before MPI starts and fails the same way; only the launcher's rank 0 prints.
+        try failing(printing: launcher.printsBeforeMPI) {
+            guard checkSync >= 0 else { throw CommandError("--check-sync must be ≥ 0, got \(checkSync)") }
             let job = try Job(path: job, overrides: overrides)
-            _ = try TrainingRun(job: job, printer: ConsolePrinter(quiet: quiet)).execute()
+            let world = MPIRuntime.start()
+            defer { MPIRuntime.finish() }
+            if let problem = launcher.mismatch(mpiSize: world.size) { throw CommandError(problem) }
+            let run = TrainingRun(job: job, printer: ConsolePrinter(quiet: quiet), world: world)
+            run.checkSyncEvery = checkSync
+            run.environment = environment
+            _ = try run.execute()
         }
     }
 }

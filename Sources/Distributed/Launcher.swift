@@ -1,0 +1,76 @@
+// Launcher.swift — how this process was started (mpirun, srun, or by hand), read from the environment before
+// MPI starts, and the OpenBLAS thread count each rank should use.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct Launcher: Equatable, Sendable {
+    public enum Kind: String, Sendable { case mpirun, srun, none }
+    public var kind: Kind
+    /// The task count the launcher announced (nil when it said nothing).
+    public var tasks: Int?
+    /// This process's rank as the launcher numbered it.
+    public var rank: Int?
+
+    public init(kind: Kind, tasks: Int?, rank: Int?) { self.kind = kind; self.tasks = tasks; self.rank = rank }
+
+    /// Reads Open MPI's, PMIx's and Slurm's variables.
+    public static func detect(_ env: [String: String]) -> Launcher {
+        func int(_ key: String) -> Int? { env[key].flatMap { Int($0) } }
+        if let size = int("OMPI_COMM_WORLD_SIZE") {
+            return Launcher(kind: .mpirun, tasks: size, rank: int("OMPI_COMM_WORLD_RANK"))
+        }
+        // srun sets SLURM_STEP_ID and SLURM_PROCID for each task of a step; a batch script itself has no PROCID
+        // in the step sense but does have SLURM_NTASKS for the allocation, so require both.
+        if env["SLURM_STEP_ID"] != nil, let procid = int("SLURM_PROCID") {
+            return Launcher(kind: .srun, tasks: int("SLURM_STEP_NUM_TASKS") ?? int("SLURM_NTASKS"), rank: procid)
+        }
+        if let rank = int("PMIX_RANK") { return Launcher(kind: .srun, tasks: int("PMIX_SIZE"), rank: rank) }
+        return Launcher(kind: .none, tasks: nil, rank: nil)
+    }
+
+    /// True on the process that should print before MPI starts (rank 0 of the launcher, or the only one).
+    public var printsBeforeMPI: Bool { (rank ?? 0) == 0 }
+
+    /// A one-line explanation when the launcher started several tasks but MPI formed a 1-rank world: each task
+    /// would train its own copy of the model. Nil when the two agree.
+    public func mismatch(mpiSize: Int) -> String? {
+        guard let tasks, tasks > 1, mpiSize != tasks else { return nil }
+        switch kind {
+        case .srun:
+            return "Slurm started \(tasks) tasks but MPI sees \(mpiSize) rank(s): each task would train alone. HINT: launch with `srun --mpi=pmix` (see `srun --mpi=list`), or use mpirun inside the allocation"
+        default:
+            return "the launcher started \(tasks) tasks but MPI sees \(mpiSize) rank(s). HINT: the executable and mpirun must use the same MPI library"
+        }
+    }
+}
+
+/// How many OpenBLAS threads each rank runs, and why.
+public struct ThreadPlan: Equatable, Sendable {
+    public var threads: Int
+    public var reason: String
+    /// Ranks on this node and the node's cores, for the start-up table and the oversubscription warning.
+    public var localRanks: Int, cores: Int
+
+    /// The user's OPENBLAS_NUM_THREADS wins, then Slurm's --cpus-per-task, then cores ÷ ranks on the node.
+    public static func choose(env: [String: String], localRanks: Int, cores: Int) -> ThreadPlan {
+        if let n = env["OPENBLAS_NUM_THREADS"].flatMap({ Int($0) }), n > 0 {
+            return ThreadPlan(threads: n, reason: "OPENBLAS_NUM_THREADS", localRanks: localRanks, cores: cores)
+        }
+        if let n = env["SLURM_CPUS_PER_TASK"].flatMap({ Int($0) }), n > 0 {
+            return ThreadPlan(threads: n, reason: "SLURM_CPUS_PER_TASK", localRanks: localRanks, cores: cores)
+        }
+        let share = max(1, cores / max(localRanks, 1))
+        return ThreadPlan(threads: share, reason: "\(cores) cores ÷ \(localRanks) rank(s) on the node", localRanks: localRanks, cores: cores)
+    }
+
+    /// A warning when the ranks of this node would run more BLAS threads than it has cores.
+    public var oversubscription: String? {
+        let total = threads * localRanks
+        guard total > cores else { return nil }
+        return "WARNING: \(localRanks) rank(s) × \(threads) BLAS thread(s) = \(total) threads on \(cores) cores; ranks will fight over cores (set OPENBLAS_NUM_THREADS or --cpus-per-task)"
+    }
+
+    /// The cores of this node (online processors).
+    public static var nodeCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}
