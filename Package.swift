@@ -27,20 +27,21 @@ let package = Package(
         .target(name: "Optim", dependencies: ["Tensor"]),
 
         // Data sets, job files, checkpoints, training, reports.
+        .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Data", dependencies: ["Tensor", "CZlib", "CHDF5"]),
         .target(name: "Job", dependencies: ["Layers", "Optim", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "CZlib", "CHDF5"]),
         .target(name: "Report", dependencies: []),
-        .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint"]),
+        .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint", "Distributed"]),
 
         // The command-line tool.
         .executableTarget(name: "descent", dependencies: [
-            "Train", "Job", "Data", "Report", "Checkpoint", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Train", "Job", "Data", "Report", "Checkpoint", "Distributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks (not tests): bench/README.md.
-        .executableTarget(name: "descent-bench", dependencies: ["Tensor", "Layers", "Optim", "COpenBLAS"],
+        .executableTarget(name: "descent-bench", dependencies: ["Tensor", "Layers", "Optim", "COpenBLAS", "Train", "Job", "Data"],
                           path: "bench/Sources/descent-bench"),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
@@ -51,6 +52,7 @@ let package = Package(
         .testTarget(name: "JobTests", dependencies: ["Job", "Layers", "Optim"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Job", "Data", "Layers", "Checkpoint"]),
-        .testTarget(name: "CLITests", dependencies: []),
+        // Runs the built `descent` executable; CZlib only to write gzipped IDX fixtures.
+        .testTarget(name: "CLITests", dependencies: ["CZlib"]),
     ]
 )
