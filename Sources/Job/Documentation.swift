@@ -2,14 +2,15 @@
 // and docs/job-files.md holds the same text.
 
 public enum JobDocumentation {
-    /// Every key: "table.key   type, default — meaning", wrapped to `width` columns.
+    /// Every key: "table.key: type; default", then its meaning, every line at most `width` columns wide.
     public static func text(width: Int = 100) -> String {
         var out: [String] = []
         for table in Schema.tables {
             out.append("[\(table)]")
             for spec in Schema.keys where spec.table == table {
                 let def = spec.defaultValue.map { "default \($0)" } ?? "optional"
-                out.append("  \(spec.key): \(spec.typeDescription); \(def)")
+                let header = wrap("\(spec.key): \(spec.typeDescription); \(def)", width: width - 6)
+                out.append(contentsOf: header.enumerated().map { ($0.offset == 0 ? "  " : "      ") + $0.element })
                 out.append(contentsOf: wrap(spec.help, width: width - 6).map { "      " + $0 })
             }
         }

@@ -162,6 +162,12 @@ public struct Job: Equatable, Sendable {
 
     /// Checks the rules that involve several keys (call again after changing keys with `set`).
     public func validate() throws {
+        // The run directory is <run.output>/<run.name>: an empty name would put the run's files straight into
+        // run.output, and "/" or ".." would put them anywhere.
+        let name = string("run.name")
+        if name.isEmpty || name == "." || name == ".." || name.contains("/") {
+            throw JobError("\(source): 'run.name' must be a plain name (not empty, no '/', not '.' or '..'), got \"\(name)\"")
+        }
         if bool("optim.nesterov") && (double("optim.momentum") == 0 || double("optim.dampening") != 0) {
             throw JobError("\(source): 'optim.nesterov' needs optim.momentum > 0 and optim.dampening = 0 (momentum is \(values["optim.momentum"]!), dampening \(values["optim.dampening"]!))")
         }

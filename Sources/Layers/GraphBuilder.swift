@@ -103,8 +103,12 @@ public struct GraphBuilder {
             needsGradient[i] = !(p.layer!.parameterDecls.isEmpty) || p.inputs.contains { needsGradient[$0] }
         }
         needsGradient[last] = true   // the loss writes it, whatever lies upstream
-        let nodes = pending.enumerated().map { i, p in
-            Model.Node(name: p.name, layer: p.layer, inputs: p.inputs, shape: p.shape, maxBatch: maxBatch, needsGradient: needsGradient[i])
+        var nodes: [Model.Node] = []
+        for (i, p) in pending.enumerated() {
+            // A reshape that is its producer's only reader becomes a view of it (no copy either way).
+            let producer = p.layer?.reshapesOnly == true && readers[p.inputs[0]].count == 1 ? nodes[p.inputs[0]] : nil
+            nodes.append(Model.Node(name: p.name, layer: p.layer, inputs: p.inputs, shape: p.shape, maxBatch: maxBatch,
+                                    needsGradient: needsGradient[i], viewing: producer))
         }
         let model = Model(nodes: nodes, maxBatch: maxBatch, layout: layout, parameterInitial: initial,
                           stateLayout: stateLayout, stateInitial: stateInitial)

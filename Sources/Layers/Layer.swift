@@ -62,6 +62,9 @@ public protocol Layer: AnyObject {
     /// The name the model gives it ("conv1"); parameter names are "<name>.<parameter>".
     var name: String { get set }
     /// Validates the input shapes and returns the output shape. Throws `ShapeProblem` describing what is wrong.
+    /// True for layers whose output is their input under another shape (Flatten): the graph then makes the
+    /// output a view of the input, and the forward and backward copy nothing.
+    var reshapesOnly: Bool { get }
     func configure(inputs: [[Int]]) throws -> [Int]
     /// Trainable parameters, known after `configure`.
     var parameterDecls: [ParameterDecl] { get }
@@ -78,6 +81,7 @@ public protocol Layer: AnyObject {
 
 extension Layer {
     public var parameterDecls: [ParameterDecl] { [] }
+    public var reshapesOnly: Bool { false }
     public var stateDecls: [ParameterDecl] { [] }
     public func bind(parameters: [ParameterSlot], state: [UnsafeMutablePointer<Float>]) {}
     public func allocate(maxBatch: Int) {}

@@ -23,10 +23,18 @@ public final class Model {
         /// Per-reader gradient buffers to sum into `outputGradient` (empty unless several nodes read this one).
         var readerGradients: [Tensor] = []
 
-        init(name: String, layer: Layer?, inputs: [Int], shape: [Int], maxBatch: Int, needsGradient: Bool) {
+        /// `viewing`: a producer this node reshapes (its only reader); the node's output and gradient are then
+        /// views of the producer's.
+        init(name: String, layer: Layer?, inputs: [Int], shape: [Int], maxBatch: Int, needsGradient: Bool,
+             viewing producer: Node? = nil) {
             self.name = name; self.layer = layer; self.inputs = inputs; self.shape = shape
-            output = Tensor(shape: [maxBatch] + shape)
-            outputGradient = needsGradient ? Tensor(shape: [maxBatch] + shape) : nil
+            if let producer {
+                output = Tensor(viewing: producer.output, shape: [maxBatch] + shape)
+                outputGradient = producer.outputGradient.map { Tensor(viewing: $0, shape: [maxBatch] + shape) }
+            } else {
+                output = Tensor(shape: [maxBatch] + shape)
+                outputGradient = needsGradient ? Tensor(shape: [maxBatch] + shape) : nil
+            }
         }
     }
 

@@ -14,6 +14,8 @@ public final class Tensor {
     public let capacity: Int
     /// The storage. Valid for `capacity` elements for the Tensor's lifetime.
     public let data: UnsafeMutablePointer<Float>
+    /// For a view, the tensor that owns the storage (kept alive by the view).
+    private let owner: Tensor?
 
     /// A zero-filled tensor. `capacity` defaults to the size of `shape`.
     public init(shape: [Int], capacity: Int? = nil) {
@@ -26,6 +28,17 @@ public final class Tensor {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: cap * MemoryLayout<Float>.stride, alignment: 64)
         data = raw.bindMemory(to: Float.self, capacity: cap)
         data.initialize(repeating: 0, count: cap)
+        owner = nil
+    }
+
+    /// A view of `other`'s storage under another shape (the same number of elements per sample): a reshape
+    /// that copies nothing.
+    public init(viewing other: Tensor, shape: [Int]) {
+        let n = shape.reduce(1, *)
+        precondition(n <= other.capacity, "a view of shape \(shape) does not fit a tensor of capacity \(other.capacity)")
+        self.shape = shape; count = n; capacity = other.capacity
+        data = other.data
+        owner = other.owner ?? other
     }
 
     /// A tensor holding `values`, whose count must match `shape`.
@@ -35,7 +48,7 @@ public final class Tensor {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { data.deallocate() }
+    deinit { if owner == nil { data.deallocate() } }
 
     /// Product of all dimensions but the first: the size of one sample.
     public var sampleSize: Int { shape.dropFirst().reduce(1, *) }

@@ -1,11 +1,10 @@
 // Files.swift — small file-system helpers for the commands.
 import Foundation
+import Train
 
 func makeDirectory(_ path: String) throws {
-    do {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    } catch {
-        throw CommandError("\(path): cannot create the directory (\(error.localizedDescription))")
+    if let problem = directoryProblem(creating: path) {
+        throw CommandError("\(path): cannot create the directory (\(problem))")
     }
 }
 

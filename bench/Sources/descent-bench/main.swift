@@ -4,6 +4,10 @@
 //   descent-bench kernels [--reps N] [--out FILE]    GFLOP/s of Dense and Conv2D forward+backward at the MLP-1024
 //                                                   and LeNet-5 shapes (batch 128) next to cblas_sgemm 1024³
 //   descent-bench steps --model M --steps K          K bare training steps (heap allocations, under valgrind)
+//   descent-bench epoch --model M --epochs E --threads T   s/epoch of the real Trainer on Fashion-MNIST (JSON lines)
+//   descent-bench sweep --widths H… --n 4000 --epochs E    µs/step of MLP 784-H-10 on a 4,000-image subset (JSON lines)
+//   descent-bench peak --threads T…                  cblas_sgemm 1024³ GFLOP/s (JSON lines)
+// epoch, sweep and peak are Descent's side of bench/compare.sh (the side-by-side comparison with PyTorch CPU).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +17,15 @@ func option(_ name: String) -> String? {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
     return arguments[i + 1]
 }
+/// The integers after `name` up to the next option, space- or comma-separated ("--widths 4 8 16", "--widths 4,8,16").
+func integers(_ name: String) -> [Int]? {
+    guard let i = arguments.firstIndex(of: name) else { return nil }
+    let words = arguments[(i + 1)...].prefix { !$0.hasPrefix("--") }
+    return words.flatMap { $0.split(separator: ",") }.map { Int($0) ?? -1 }
+}
+func failing(_ body: () throws -> Void) {
+    do { try body() } catch { print("descent-bench: \(error)"); exit(1) }
+}
 
 switch arguments.first {
 case "kernels":
@@ -21,6 +34,20 @@ case "kernels":
     if let path = option("--out") { writeFile(path, report) }
 case "steps":
     do { try runSteps(model: option("--model") ?? "mlp", steps: Int(option("--steps") ?? "") ?? 10) } catch { print("descent-bench: \(error)"); exit(1) }
+case "epoch":
+    failing {
+        try TrainingBenchmark.epochs(model: option("--model") ?? "mlp", epochs: Int(option("--epochs") ?? "") ?? 3,
+                                     threads: Int(option("--threads") ?? "") ?? 1, jobPath: option("--job"),
+                                     sgemmReps: Int(option("--reps") ?? "") ?? 20)
+    }
+case "sweep":
+    failing {
+        try TrainingBenchmark.sweep(widths: integers("--widths") ?? [4, 8, 16, 32, 64, 128, 256, 512, 1024],
+                                    n: Int(option("--n") ?? "") ?? 4000, epochs: Int(option("--epochs") ?? "") ?? 5,
+                                    threads: Int(option("--threads") ?? "") ?? 1, jobPath: option("--job"))
+    }
+case "peak":
+    TrainingBenchmark.peak(threads: integers("--threads") ?? [1, 2], reps: Int(option("--reps") ?? "") ?? 20)
 default:
     print("""
     usage: descent-bench kernels [--reps N] [--out FILE]
@@ -28,6 +55,14 @@ default:
                 next to cblas_sgemm 1024³, at 1 and 2 OpenBLAS threads
     usage: descent-bench steps --model mlp|lenet5|resnet|unet --steps K
       steps     K bare training steps, for counting heap allocations under valgrind
+    usage: descent-bench epoch --model mlp|lenet5 [--epochs E] [--threads T] [--job FILE] [--reps N]
+      epoch     1 warm-up + E timed epochs (default 3) of the real Trainer on Fashion-MNIST with PyTorch's settings
+                (bench/pytorch/train.py), T OpenBLAS threads; JSON lines; FILE defaults to jobs/fmnist-<model>.toml
+    usage: descent-bench sweep [--widths H…] [--n N] [--epochs E] [--threads T] [--job FILE]
+      sweep     MLP 784-H-10 on a stratified subset of N = 4000 images (bench/pytorch/width_sweep.py), 1 warm-up
+                + E timed epochs (default 5, ≥ 3) per width; median µs/step as JSON lines
+    usage: descent-bench peak [--threads T…] [--reps N]
+      peak      cblas_sgemm 1024³ GFLOP/s at each thread count (default 1 2); JSON lines
     """)
     exit(arguments.isEmpty ? 0 : 2)
 }
