@@ -51,8 +51,9 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
         .testTarget(name: "JobTests", dependencies: ["Job", "Layers", "Optim"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Job", "Data", "Layers", "Checkpoint"]),
-        // Runs the built `descent` executable; CZlib only to write gzipped IDX fixtures.
-        .testTarget(name: "CLITests", dependencies: ["CZlib"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Job", "Data", "Layers", "Optim", "Report", "Checkpoint"]),
+        // Runs the built `descent` executable (also under mpirun); CZlib writes gzipped IDX fixtures, Checkpoint
+        // reads the parameters a run saved.
+        .testTarget(name: "CLITests", dependencies: ["CZlib", "Checkpoint"]),
     ]
 )

@@ -148,9 +148,11 @@ struct EndToEndTests {
         let labelled = try await descent(["predict", run + "/final.h5", "--data", images, "--labels", labels,
                                           "--out", "labelled.csv"], in: f.scratch.path)
         try #require(labelled.succeeded, "\(labelled)")
-        let printed = try #require(labelled.stdout.split(separator: " ").firstIndex(of: "accuracy").map {
-            Double(labelled.stdout.split(separator: " ")[$0 + 1].trimmingCharacters(in: CharacterSet(charactersIn: ";")))
-        } ?? nil, "\(labelled)")
+        let words: [Substring] = labelled.stdout.split(separator: " ")
+        let at: Int? = words.firstIndex(of: "accuracy")
+        let word: String = at.map { String(words[$0 + 1]) } ?? ""
+        let parsed: Double? = Double(word.trimmingCharacters(in: CharacterSet(charactersIn: ";")))
+        let printed = try #require(parsed, "\(labelled)")
         let testError = try #require(Double(try MetricsFile(run + "/metrics.csv").column("test_error").last ?? ""))
         #expect(abs(printed - (1 - testError)) < 1e-9, "predict's accuracy \(printed), the run's test error \(testError)")
         #expect(try readText(f.scratch.file("labelled.csv")) == readText(f.scratch.file("predictions.csv")))

@@ -67,7 +67,8 @@ struct Outcome: Sendable, CustomStringConvertible {
 /// Runs `descent arguments…` in `directory` and waits for it, at most `timeLimit` seconds (then it is killed and
 /// the outcome says `timedOut`). Standard output and error go to files, so that neither can fill a pipe and
 /// block the child. One BLAS thread (the machine has 2 cores and tests run in parallel).
-func descent(_ arguments: [String], in directory: String, timeLimit: Double = 60,
+func descent(_ arguments: [String], in directory: String, timeLimit: Double = 60, launcher: [String] = [],
+             environment extra: [String: String] = [:],
              whileRunning: ((Process) async throws -> Void)? = nil) async throws -> Outcome {
     let binary = try DescentBinary.require()
     let capture = FileManager.default.temporaryDirectory.path + "/descent-cli-capture-" + UUID().uuidString
@@ -80,12 +81,14 @@ func descent(_ arguments: [String], in directory: String, timeLimit: Double = 60
     let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
 
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
+    // With a launcher (e.g. ["mpirun", "-np", "2"]) the launcher runs the binary.
+    process.executableURL = URL(fileURLWithPath: launcher.isEmpty ? binary : "/usr/bin/env")
+    process.arguments = launcher.isEmpty ? arguments : launcher + [binary] + arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     var environment = ProcessInfo.processInfo.environment
     environment["OPENBLAS_NUM_THREADS"] = "1"
     environment["COLUMNS"] = "80"
+    environment.merge(extra) { $1 }
     process.environment = environment
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = out

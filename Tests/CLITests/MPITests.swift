@@ -1,0 +1,118 @@
+// MPITests.swift — `descent train` under `mpirun -np P` on real Fashion-MNIST: the same job on 1, 2, 3 and 4 ranks
+// (4 oversubscribed on 2 cores) ends with the same parameters as the 1-rank run; every rank holds bitwise
+// identical parameters after every step (--check-sync 1, itself shown to catch a rank that drifts); a rank that
+// fails mid-run ends the whole job quickly with its message and leaves no process behind.
+//
+// Tolerance for P ranks against 1 rank: the global batch is the same and each rank's loss is scaled by
+// 1/global batch, so the only difference is the order in which float32 gradient contributions are summed (per
+// rank, then across ranks). One step's gradient then differs by a few ulps (relative ~1e-7); over the 24 steps
+// here SGD carries such differences along without amplifying them much: the largest difference measured was
+// 1.2e-7 (one ulp near 1) for 2, 3 and 4 ranks and both reductions, with max|p| = 0.83. We require
+// max|p_P − p_1| ≤ 1e-5 · max|p_1| (≈ 8e-6, seventy times the measured drift), while a real reduction bug moves
+// parameters by lr·|g| or more: scaling each rank's loss by its local instead of the global batch gave 0.48.
+import Checkpoint
+import Foundation
+import Testing
+
+private let fashionMNIST = "/usr/share/datasets/fashion-mnist"
+
+/// A small job on the real data: 600 training samples, global batch 50 (which 3 and 4 ranks split unevenly),
+/// an MLP without BatchNorm (per-rank statistics would differ from one rank's by design).
+private func distributedJob(output: String, name: String, reduction: String) -> String {
+    jobText([
+        ("run", ["name = \"\(name)\"", "epochs = 2", "seed = 3", "output = \"\(output)\"",
+                 "gradient_reduction = \"\(reduction)\""]),
+        ("data", ["set = \"fashion-mnist\"", "path = \"\(fashionMNIST)\"", "subset = 600", "test_subset = 500"]),
+        ("model", ["architecture = \"mlp\"", "hidden = [32]", "dropout = 0.1"]),
+        ("optim", ["batch_size = 50", "lr = 0.05", "momentum = 0.9", "nesterov = true", "l2 = 0.0005"]),
+    ])
+}
+
+private func mpirun(_ ranks: Int) -> [String] { ["mpirun", "-np", "\(ranks)", "--oversubscribe"] }
+
+/// Processes still running the binary under test (there must be none once a job has ended).
+private func leftoverProcesses(_ binary: String) -> [String] {
+    let ps = Process()
+    ps.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+    ps.arguments = ["-f", binary + " train"]
+    let pipe = Pipe()
+    ps.standardOutput = pipe
+    try? ps.run()
+    ps.waitUntilExit()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return text.split(separator: "\n").map(String.init)
+}
+
+@Suite("descent train under mpirun", .serialized, .enabled(if: FileManager.default.fileExists(atPath: fashionMNIST)))
+struct MPITests {
+    @Test("1, 2, 3 and 4 ranks end with the same parameters; every rank identical after every step",
+          arguments: ["allreduce", "sharded"])
+    func sameParametersOnAnyRankCount(reduction: String) async throws {
+        let scratch = try Scratch()
+        let jobPath = scratch.file("job.toml")
+        var finals: [Int: [Float]] = [:]
+        for ranks in 1...4 {
+            let name = "p\(ranks)"
+            try distributedJob(output: scratch.path, name: name, reduction: reduction).write(toFile: jobPath, atomically: true, encoding: .utf8)
+            let outcome = try await descent(["train", jobPath, "--check-sync", "1", "--quiet"], in: scratch.path,
+                                            timeLimit: 120, launcher: ranks == 1 ? [] : mpirun(ranks))
+            try #require(outcome.succeeded, "\(outcome)")
+            #expect(outcome.stdout.contains("ranks          \(ranks) "), "start-up table: \(outcome.stdout)")
+            finals[ranks] = try CheckpointFile.read(scratch.file("\(name)/final.h5")).parameters
+        }
+        let one: [Float] = finals[1] ?? []
+        let scale: Float = one.map(abs).max() ?? 0
+        for ranks in 2...4 {
+            let p: [Float] = finals[ranks] ?? []
+            #expect(p.count == one.count)
+            let worst: Float = zip(one, p).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst <= 1e-5 * scale, "\(ranks) ranks (\(reduction)): max |Δp| = \(worst), max |p| = \(scale)")
+        }
+    }
+
+    @Test("--check-sync stops a job whose ranks drift apart")
+    func checkSyncCatchesDrift() async throws {
+        let scratch = try Scratch()
+        let jobPath = scratch.file("job.toml")
+        try distributedJob(output: scratch.path, name: "drift", reduction: "sharded").write(toFile: jobPath, atomically: true, encoding: .utf8)
+        let outcome = try await descent(["train", jobPath, "--check-sync", "1"], in: scratch.path, timeLimit: 60,
+                                        launcher: mpirun(2), environment: ["DESCENT_FAULT": "desync:1:4"])
+        #expect(!outcome.succeeded)
+        #expect(outcome.stderr.contains("parameters differ between ranks after global step 5"), "\(outcome)")
+        #expect(!exists(scratch.file("drift/final.h5")))
+    }
+
+    @Test("a rank that fails mid-run ends the job within 10 s with its message; no process is left",
+          arguments: [(2, 1), (3, 2), (3, 0)])
+    func failingRankAbortsTheJob(ranks: Int, failing: Int) async throws {
+        let scratch = try Scratch()
+        let jobPath = scratch.file("job.toml")
+        try distributedJob(output: scratch.path, name: "fail", reduction: "sharded").write(toFile: jobPath, atomically: true, encoding: .utf8)
+        let start = Date()
+        let outcome = try await descent(["train", jobPath, "--quiet"], in: scratch.path, timeLimit: 30,
+                                        launcher: mpirun(ranks), environment: ["DESCENT_FAULT": "fail:\(failing):7"])
+        let seconds = Date().timeIntervalSince(start)
+        #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
+        #expect(seconds < 10, "the job took \(seconds) s to end")
+        #expect(outcome.stderr.contains("descent: rank \(failing): injected fault at step 7"), "\(outcome)")
+        let status = try readText(scratch.file("fail/status.json"))
+        #expect(status.contains("\"failed\"") && status.contains("rank \(failing)"), "status.json: \(status)")
+        #expect(!exists(scratch.file("fail/final.h5")))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(leftoverProcesses(try DescentBinary.require()).isEmpty, "processes left behind")
+    }
+
+    @Test("a data file missing on every rank: one line, exit 1, no run directory")
+    func missingDataOnEveryRank() async throws {
+        let scratch = try Scratch()
+        let jobPath = scratch.file("job.toml")
+        let text = distributedJob(output: scratch.path, name: "nodata", reduction: "auto")
+            .replacingOccurrences(of: fashionMNIST, with: scratch.file("absent"))
+        try text.write(toFile: jobPath, atomically: true, encoding: .utf8)
+        let outcome = try await descent(["train", jobPath], in: scratch.path, timeLimit: 30, launcher: mpirun(3))
+        #expect(outcome.status != 0)
+        let ours = outcome.stderrLines.filter { $0.hasPrefix("descent:") }
+        #expect(ours.count == 1 && ours[0].contains(scratch.file("absent")), "\(outcome)")
+        #expect(!exists(scratch.file("nodata")))
+    }
+}
