@@ -73,6 +73,21 @@ public struct SampleTransform: Sendable {
         }
     }
 
+    /// The byte-level part of `apply` for every corruption but Gaussian pixels: negation (255 − x) and pixel
+    /// permutations; the normalisation is left to PreparedSplit.gather.
+    func applyToBytes(index: Int, _ raw: UnsafePointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
+        let size = sampleSize
+        let perm: [Int]? = switch corruption {
+        case .shuffledPixels: fixedPermutation!
+        case .randomPixels: RandomStream(seed: seed, name: "data/random_pixels", index: UInt64(index)).permutation(size)
+        default: nil
+        }
+        for j in 0..<size {
+            let x = raw[perm?[j] ?? j]
+            out[j] = negative ? 255 - x : x
+        }
+    }
+
     /// out[j] = out[perm[j]] (pixel j takes the value of pixel perm[j], across channels as one vector).
     private func permute(_ x: UnsafeMutablePointer<Float>, by perm: [Int]) {
         let copy = Array(UnsafeBufferPointer(start: x, count: perm.count))
@@ -88,9 +103,10 @@ public func corruptedLabel(_ label: Int32, index: Int, classes: Int, probability
     return Int32(r.below(classes, UInt64(2 * index + 1)))
 }
 
-/// A split ready for training: transformed float samples and (possibly corrupted) labels, held in memory.
+/// A split ready for training, held in memory: (possibly corrupted) labels, and the samples either as bytes with a
+/// per-channel affine map to floats applied as samples are gathered (every transform but Gaussian pixels: a
+/// quarter of the memory and of the bytes a step reads), or as floats (Gaussian pixels).
 public final class PreparedSplit {
-    public let samples: Tensor           // N × C × H × W
     public let labels: [Int32]
     /// Index of each sample in the source file (keys corruptions and per-sample randomness).
     public let sourceIndices: [Int]
@@ -98,24 +114,66 @@ public final class PreparedSplit {
     public let source: String
     /// How the samples were made from the file's bytes.
     public let transform: SampleTransform
+    public let shape: [Int]
     public var count: Int { labels.count }
-    public var shape: [Int] { Array(samples.shape.dropFirst()) }
 
-    init(samples: Tensor, labels: [Int32], sourceIndices: [Int], classes: Int, source: String, transform: SampleTransform) {
-        self.samples = samples; self.labels = labels; self.sourceIndices = sourceIndices
-        self.classes = classes; self.source = source; self.transform = transform
+    private enum Storage {
+        /// N × size bytes (negated and permuted as the transform says); pixel j of channel c is
+        /// byte · gain[c] + offset[c].
+        case bytes(UnsafeMutablePointer<UInt8>, gain: [Float], offset: [Float])
+        case floats(Tensor)
     }
+    private let storage: Storage
+    private let sampleSize: Int
+
+    init(bytes: UnsafeMutablePointer<UInt8>?, floats: Tensor?, shape: [Int], labels: [Int32], sourceIndices: [Int], classes: Int,
+         source: String, transform: SampleTransform) {
+        self.labels = labels; self.sourceIndices = sourceIndices; self.shape = shape
+        self.classes = classes; self.source = source; self.transform = transform
+        sampleSize = shape.reduce(1, *)
+        if let bytes {
+            // (x/255 − shift)·scale = x·(scale/255) − shift·scale
+            storage = .bytes(bytes, gain: transform.scale.map { $0 / 255 }, offset: zip(transform.shift, transform.scale).map { -$0 * $1 })
+        } else {
+            storage = .floats(floats!)
+        }
+    }
+
+    deinit { if case .bytes(let p, _, _) = storage { p.deallocate() } }
 
     /// Copies the samples `indices` (positions in this split) into `images` and their labels into `labels`.
     @inline(__always)
     public func gather<C: Collection>(_ indices: C, into images: UnsafeMutablePointer<Float>, labels out: UnsafeMutablePointer<Int32>) where C.Element == Int {
-        let size = samples.sampleSize
+        let size = sampleSize
         var k = 0
-        for i in indices {
-            (images + k * size).update(from: samples.data + i * size, count: size)
-            out[k] = labels[i]
-            k += 1
+        switch storage {
+        case .floats(let t):
+            for i in indices {
+                (images + k * size).update(from: t.data + i * size, count: size)
+                out[k] = labels[i]
+                k += 1
+            }
+        case .bytes(let bytes, let gain, let offset):
+            let plane = size / gain.count
+            for i in indices {
+                for c in 0..<gain.count {
+                    let src = bytes + i * size + c * plane, dst = images + k * size + c * plane
+                    let (g, o) = (gain[c], offset[c])
+                    for j in 0..<plane { dst[j] = Float(src[j]) * g + o }
+                }
+                out[k] = labels[i]
+                k += 1
+            }
         }
+    }
+
+    /// Every sample as floats, N × shape (allocates: for tests and tools, not for training).
+    public func materialize() -> Tensor {
+        let t = Tensor(shape: [count] + shape)
+        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: max(count, 1))
+        defer { scratch.deallocate() }
+        gather(0..<count, into: t.data, labels: scratch)
+        return t
     }
 }
 
@@ -172,17 +230,25 @@ public enum Preprocessing {
     /// Transforms the samples `indices` of `data` into memory.
     public static func prepare(_ data: Dataset, indices: [Int], transform: SampleTransform, labelNoise: Float, seed: UInt64) -> PreparedSplit {
         let size = data.sampleSize
-        let samples = Tensor(shape: [indices.count] + data.shape)
         var labels = [Int32]()
         labels.reserveCapacity(indices.count)
-        data.images.withUnsafeBufferPointer { px in
-            for (k, i) in indices.enumerated() {
-                transform.apply(index: i, px.baseAddress! + i * size, into: samples.data + k * size)
-                labels.append(corruptedLabel(data.labels[i], index: i, classes: data.classes, probability: labelNoise, seed: seed))
-            }
+        for i in indices {
+            labels.append(corruptedLabel(data.labels[i], index: i, classes: data.classes, probability: labelNoise, seed: seed))
         }
-        return PreparedSplit(samples: samples, labels: labels, sourceIndices: indices, classes: data.classes, source: data.source,
-                             transform: transform)
+        if transform.corruption == .gaussian {
+            let samples = Tensor(shape: [indices.count] + data.shape)
+            data.images.withUnsafeBufferPointer { px in
+                for (k, i) in indices.enumerated() { transform.apply(index: i, px.baseAddress! + i * size, into: samples.data + k * size) }
+            }
+            return PreparedSplit(bytes: nil, floats: samples, shape: data.shape, labels: labels, sourceIndices: indices,
+                                 classes: data.classes, source: data.source, transform: transform)
+        }
+        let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(indices.count * size, 1))
+        data.images.withUnsafeBufferPointer { px in
+            for (k, i) in indices.enumerated() { transform.applyToBytes(index: i, px.baseAddress! + i * size, into: bytes + k * size) }
+        }
+        return PreparedSplit(bytes: bytes, floats: nil, shape: data.shape, labels: labels, sourceIndices: indices,
+                             classes: data.classes, source: data.source, transform: transform)
     }
 
     /// Training and test splits as the options say.

@@ -26,19 +26,22 @@ struct PreprocessingTests {
     @Test("unit scaling and negative images") func unitAndNegative() throws {
         let d = synthetic(20)
         let (train, test) = try Preprocessing.prepare(train: d, test: d, options { $0.negativeTest = true })
-        for i in 0..<train.samples.count {
-            #expect(abs(train.samples[i] - Float(d.images[i]) / 255) < 1e-6)
-            #expect(abs(test.samples[i] - (1 - Float(d.images[i]) / 255)) < 1e-6)
+        let trainSamples = train.materialize()
+        let testSamples = test.materialize()
+        for i in 0..<trainSamples.count {
+            #expect(abs(trainSamples[i] - Float(d.images[i]) / 255) < 1e-6)
+            #expect(abs(testSamples[i] - (1 - Float(d.images[i]) / 255)) < 1e-6)
         }
     }
 
     @Test("standardize: computed per-channel statistics give mean 0, std 1 on the training set") func standardize() throws {
         let d = synthetic(200, c: 3)
         let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.normalization = .standardize })
+        let trainSamples = train.materialize()
         let plane = 36
         for c in 0..<3 {
             var s = 0.0, ss = 0.0
-            for n in 0..<200 { for j in 0..<plane { let v = Double(train.samples[(n * 3 + c) * plane + j]); s += v; ss += v * v } }
+            for n in 0..<200 { for j in 0..<plane { let v = Double(trainSamples[(n * 3 + c) * plane + j]); s += v; ss += v * v } }
             let m = s / Double(200 * plane)
             #expect(abs(m) < 1e-4 && abs(ss / Double(200 * plane) - m * m - 1) < 1e-3)
         }
@@ -72,24 +75,27 @@ struct PreprocessingTests {
     @Test("shuffled pixels: one permutation for every image, train and test") func shuffledPixels() throws {
         let d = synthetic(50)
         let (train, test) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .shuffledPixels })
+        let trainSamples = train.materialize()
+        let testSamples = test.materialize()
         let size = 36
         // Recover the permutation from image 0 by matching distinct values... check instead that the same
         // index map explains every image: out[j] = in[perm[j]] with perm from the stream.
         let perm = RandomStream(seed: 3, name: "data/shuffled_pixels").permutation(size)
         #expect(perm != Array(0..<size))
         for n in 0..<50 { for j in 0..<size {
-            #expect(abs(train.samples[n * size + j] - Float(d.images[n * size + perm[j]]) / 255) < 1e-6)
-            #expect(test.samples[n * size + j] == train.samples[n * size + j])
+            #expect(abs(trainSamples[n * size + j] - Float(d.images[n * size + perm[j]]) / 255) < 1e-6)
+            #expect(testSamples[n * size + j] == trainSamples[n * size + j])
         } }
     }
 
     @Test("random pixels: a different permutation per image, pixel values preserved") func randomPixels() throws {
         let d = synthetic(50)
         let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .randomPixels })
+        let trainSamples = train.materialize()
         let size = 36
         var permutations = Set<[Float]>()
         for n in 0..<50 {
-            let out = (0..<size).map { train.samples[n * size + $0] }
+            let out = (0..<size).map { trainSamples[n * size + $0] }
             // Back to bytes: scaling by 1/255 may differ from division in the last bit.
             let outBytes = out.map { Int(($0 * 255).rounded()) }
             let rawBytes = (0..<size).map { Int(d.images[n * size + $0]) }
@@ -103,11 +109,12 @@ struct PreprocessingTests {
     @Test("Gaussian pixels: the data set's per-channel mean and variance") func gaussian() throws {
         let d = synthetic(2_000, c: 2)
         let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .gaussian })
+        let trainSamples = train.materialize()
         let stats = Preprocessing.channelStatistics(d, indices: Array(0..<2_000))
         let plane = 36
         for c in 0..<2 {
             var s = 0.0, ss = 0.0
-            for n in 0..<2_000 { for j in 0..<plane { let v = Double(train.samples[(n * 2 + c) * plane + j]); s += v; ss += v * v } }
+            for n in 0..<2_000 { for j in 0..<plane { let v = Double(trainSamples[(n * 2 + c) * plane + j]); s += v; ss += v * v } }
             let count = Double(2_000 * plane)
             let m = s / count, v = ss / count - m * m
             #expect(abs(m - Double(stats.mean[c])) < 0.01)
@@ -120,14 +127,16 @@ struct PreprocessingTests {
         let d = synthetic(30)
         let o = options { $0.corruption = corruption; $0.labelNoise = 0.5 }
         let (whole, _) = try Preprocessing.prepare(train: d, test: d, o)
+        let wholeSamples = whole.materialize()
         let (tt, _) = try Preprocessing.transforms(o, train: d, trainIndices: Array(0..<30))
         // Four "ranks", each preparing a scattered part of the set on its own.
         for rank in 0..<4 {
             let mine = Array(stride(from: rank, to: 30, by: 4))
             let part = Preprocessing.prepare(d, indices: mine, transform: tt, labelNoise: 0.5, seed: 3)
+            let partSamples = part.materialize()
             for (k, i) in mine.enumerated() {
                 #expect(part.labels[k] == whole.labels[i])
-                for j in 0..<36 { #expect(part.samples[k * 36 + j] == whole.samples[i * 36 + j]) }
+                for j in 0..<36 { #expect(partSamples[k * 36 + j] == wholeSamples[i * 36 + j]) }
             }
         }
     }
