@@ -59,6 +59,14 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
+    /// The largest of every rank's `value` (timings: the slowest rank's).
+    public func maximum(_ value: Double) -> Double {
+        guard size > 1 else { return value }
+        var v = value
+        check(MPI_Allreduce(shim_MPI_IN_PLACE(), &v, 1, shim_MPI_DOUBLE(), shim_MPI_MAX(), comm), "MPI_Allreduce")
+        return v
+    }
+
     /// Sums `send` (the whole flat vector) over all ranks and leaves slice `rank` of the sum in `receive`;
     /// slice r is `counts[r]` floats long and slices are contiguous in rank order.
     public func reduceScatter(_ send: UnsafePointer<Float>, into receive: UnsafeMutablePointer<Float>, counts: [Int32]) {

@@ -59,18 +59,24 @@ public final class GradientSync {
 
     /// Reduces `model.gradients` over the ranks and applies one SGD step to `model.parameters`.
     public func step(_ model: Model, sgd: SGD, lr: Float, firstStep: Bool) {
+        step(parameters: model.parameters.data, gradients: model.gradients.data, sgd: sgd, lr: lr, firstStep: firstStep)
+    }
+
+    /// The same on raw flat vectors of `parameterCount` floats.
+    public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>, sgd: SGD,
+                     lr: Float, firstStep: Bool) {
         let momentumBuffer = sgd.hasState ? momentum.data : nil
         switch strategy {
         case .allreduce:
-            communicator.allreduce(model.gradients.data, count: parameterCount)
-            sgd.update(parameters: model.parameters.data, gradients: model.gradients.data, momentumBuffer: momentumBuffer,
+            communicator.allreduce(gradients, count: parameterCount)
+            sgd.update(parameters: parameters, gradients: gradients, momentumBuffer: momentumBuffer,
                        count: parameterCount, lr: lr, firstStep: firstStep)
         case .sharded:
             let r = communicator.rank, offset = Int(offsets[r])
-            communicator.reduceScatter(model.gradients.data, into: reducedSlice.data, counts: counts)
-            sgd.update(parameters: model.parameters.data + offset, gradients: reducedSlice.data, momentumBuffer: momentumBuffer,
+            communicator.reduceScatter(gradients, into: reducedSlice.data, counts: counts)
+            sgd.update(parameters: parameters + offset, gradients: reducedSlice.data, momentumBuffer: momentumBuffer,
                        count: Int(counts[r]), lr: lr, firstStep: firstStep)
-            communicator.allgather(model.parameters.data, counts: counts, offsets: offsets)
+            communicator.allgather(parameters, counts: counts, offsets: offsets)
         }
     }
 

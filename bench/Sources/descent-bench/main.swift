@@ -7,6 +7,7 @@
 //   descent-bench epoch --model M --epochs E --threads T   s/epoch of the real Trainer on Fashion-MNIST (JSON lines)
 //   descent-bench sweep --widths H… --n 4000 --epochs E    µs/step of MLP 784-H-10 on a 4,000-image subset (JSON lines)
 //   descent-bench peak --threads T…                  cblas_sgemm 1024³ GFLOP/s (JSON lines)
+//   mpirun -np P descent-bench reduction [--out FILE]  µs per gradient reduction + update, sharded vs allreduce
 // epoch, sweep and peak are Descent's side of bench/compare.sh (the side-by-side comparison with PyTorch CPU).
 #if canImport(Glibc)
 import Glibc
@@ -46,6 +47,8 @@ case "sweep":
                                     n: Int(option("--n") ?? "") ?? 4000, epochs: Int(option("--epochs") ?? "") ?? 5,
                                     threads: Int(option("--threads") ?? "") ?? 1, jobPath: option("--job"))
     }
+case "reduction":
+    failing { try ReductionBenchmark.run(reps: Int(option("--reps") ?? "") ?? 50, out: option("--out")) }
 case "peak":
     TrainingBenchmark.peak(threads: integers("--threads") ?? [1, 2], reps: Int(option("--reps") ?? "") ?? 20)
 default:
@@ -63,6 +66,8 @@ default:
                 + E timed epochs (default 5, ≥ 3) per width; median µs/step as JSON lines
     usage: descent-bench peak [--threads T…] [--reps N]
       peak      cblas_sgemm 1024³ GFLOP/s at each thread count (default 1 2); JSON lines
+    usage: mpirun -np P descent-bench reduction [--reps N] [--out FILE]
+      reduction µs per gradient reduction + SGD update of 1K…4M floats, sharded against allreduce
     """)
     exit(arguments.isEmpty ? 0 : 2)
 }
