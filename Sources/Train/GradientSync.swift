@@ -14,9 +14,9 @@ import Tensor
 public final class GradientSync {
     public enum Strategy: String, Sendable, CaseIterable {
         case sharded, allreduce
-        /// Below this many parameters one allreduce beats reduce-scatter + allgather on shared memory
-        /// (bench/results/reduction.md).
-        public static let allreduceBelow = 65_536
+        /// Below this many parameters one allreduce beats reduce-scatter + allgather on shared memory; above,
+        /// the two take about the same time on one node and sharding saves memory (bench/results/reduction.md).
+        public static let allreduceBelow = 32_768
         public static func automatic(parameters: Int, ranks: Int) -> Strategy {
             ranks > 1 && parameters >= allreduceBelow ? .sharded : .allreduce
         }
