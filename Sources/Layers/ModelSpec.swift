@@ -54,7 +54,14 @@ public struct ModelSpec: Equatable, Sendable, CustomStringConvertible {
         case .unet(let depth, let channels): arch = "unet(depth=\(depth), channels=\(channels))"
         case .layers(let list): arch = "layers[" + list.map(\.description).joined(separator: "; ") + "]"
         }
-        return "\(arch) activation=\(activation) init=\(initializer) batchnorm=\(batchNorm) dropout=\(dropout)"
+        // Only the options the architecture uses (an MLP has no BatchNorm, only the MLP has dropout).
+        var text = "\(arch) activation=\(activation) init=\(initializer)"
+        switch architecture {
+        case .cnn, .resnet, .unet: text += " batchnorm=\(batchNorm)"
+        case .mlp: text += " dropout=\(dropout)"
+        case .lenet5, .layers: break
+        }
+        return text
     }
     public var description: String { canonical }
 
