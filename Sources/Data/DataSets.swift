@@ -18,13 +18,7 @@ public enum DataSets {
 
     /// Loads both splits from `directory` (or the data set's default directory).
     public static func load(_ kind: DataSetKind, directory: String?) throws -> (train: Dataset, test: Dataset) {
-        guard let dir = directory ?? defaultDirectory(kind) else {
-            throw DataError(message: "data.path is required for data.set = \"\(kind.rawValue)\" (the directory holding its files)")
-        }
-        guard isDirectory(dir) else {
-            let hint = kind == .fashionMNIST && dir == fashionMNISTDirectory ? "; HINT: apt-get install dataset-fashion-mnist (scripts/setup does)" : ""
-            throw DataError(dir, (exists(dir) ? "is not a directory" : "no such directory") + hint)
-        }
+        let dir = try checkedDirectory(kind, directory)
         switch kind {
         case .fashionMNIST, .mnist:
             return (try IDX.read(images: try idxFile(dir, "train-images-idx3-ubyte"), labels: try idxFile(dir, "train-labels-idx1-ubyte")),
@@ -34,6 +28,30 @@ public enum DataSets {
         case .hdf5:
             return (try SampleFile.read(dir + "/train.h5"), try SampleFile.read(dir + "/test.h5"))
         }
+    }
+
+    /// Both splits of a Descent sample-file data set, prepared as the options say and read as they are used
+    /// (Preprocessing.prepare(trainFile:testFile:)); other kinds are loaded into memory first.
+    public static func prepare(_ kind: DataSetKind, directory: String?, _ options: DataOptions) throws -> (train: PreparedSplit, test: PreparedSplit) {
+        guard kind == .hdf5 else {
+            let (train, test) = try load(kind, directory: directory)
+            return try Preprocessing.prepare(train: train, test: test, options)
+        }
+        let dir = try checkedDirectory(kind, directory)
+        return try Preprocessing.prepare(trainFile: try SampleFileReader(path: dir + "/train.h5"),
+                                         testFile: try SampleFileReader(path: dir + "/test.h5"), options)
+    }
+
+    /// The data directory of `kind`: given, or its default; an error names it when it is missing.
+    static func checkedDirectory(_ kind: DataSetKind, _ directory: String?) throws -> String {
+        guard let dir = directory ?? defaultDirectory(kind) else {
+            throw DataError(message: "data.path is required for data.set = \"\(kind.rawValue)\" (the directory holding its files)")
+        }
+        guard isDirectory(dir) else {
+            let hint = kind == .fashionMNIST && dir == fashionMNISTDirectory ? "; HINT: apt-get install dataset-fashion-mnist (scripts/setup does)" : ""
+            throw DataError(dir, (exists(dir) ? "is not a directory" : "no such directory") + hint)
+        }
+        return dir
     }
 
     /// `name.gz` if present, else `name`.

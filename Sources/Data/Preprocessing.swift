@@ -103,9 +103,10 @@ public func corruptedLabel(_ label: Int32, index: Int, classes: Int, probability
     return Int32(r.below(classes, UInt64(2 * index + 1)))
 }
 
-/// A split ready for training, held in memory: (possibly corrupted) labels, and the samples either as bytes with a
+/// A split ready for training: (possibly corrupted) labels, and the samples either in memory — as bytes with a
 /// per-channel affine map to floats applied as samples are gathered (every transform but Gaussian pixels: a
-/// quarter of the memory and of the bytes a step reads), or as floats (Gaussian pixels).
+/// quarter of the memory and of the bytes a step reads), or as floats (Gaussian pixels) — or left in a Descent
+/// sample file and read as they are gathered, so that a rank reads from disk only the samples it trains on.
 public final class PreparedSplit {
     public let labels: [Int32]
     /// Index of each sample in the source file (keys corruptions and per-sample randomness).
@@ -122,18 +123,27 @@ public final class PreparedSplit {
         /// byte · gain[c] + offset[c].
         case bytes(UnsafeMutablePointer<UInt8>, gain: [Float], offset: [Float])
         case floats(Tensor)
+        /// Read from the file at each gather, then transformed like the in-memory bytes.
+        case file(SampleFileReader, gain: [Float], offset: [Float])
     }
     private let storage: Storage
     private let sampleSize: Int
+    /// Scratch for file reads (grown to the largest gather, then reused).
+    private var fileIndices: [Int] = [], rawBytes: [UInt8] = [], transformedBytes: [UInt8] = [], rawLabels: [Int32] = []
+    /// Samples read from the file so far (file-backed splits only).
+    public private(set) var samplesRead = 0
 
-    init(bytes: UnsafeMutablePointer<UInt8>?, floats: Tensor?, shape: [Int], labels: [Int32], sourceIndices: [Int], classes: Int,
-         source: String, transform: SampleTransform) {
+    init(bytes: UnsafeMutablePointer<UInt8>?, floats: Tensor?, file: SampleFileReader? = nil, shape: [Int], labels: [Int32],
+         sourceIndices: [Int], classes: Int, source: String, transform: SampleTransform) {
         self.labels = labels; self.sourceIndices = sourceIndices; self.shape = shape
         self.classes = classes; self.source = source; self.transform = transform
         sampleSize = shape.reduce(1, *)
+        // (x/255 − shift)·scale = x·(scale/255) − shift·scale
+        let gain = transform.scale.map { $0 / 255 }, offset = zip(transform.shift, transform.scale).map { -$0 * $1 }
         if let bytes {
-            // (x/255 − shift)·scale = x·(scale/255) − shift·scale
-            storage = .bytes(bytes, gain: transform.scale.map { $0 / 255 }, offset: zip(transform.shift, transform.scale).map { -$0 * $1 })
+            storage = .bytes(bytes, gain: gain, offset: offset)
+        } else if let file {
+            storage = .file(file, gain: gain, offset: offset)
         } else {
             storage = .floats(floats!)
         }
@@ -142,11 +152,14 @@ public final class PreparedSplit {
     deinit { if case .bytes(let p, _, _) = storage { p.deallocate() } }
 
     /// Copies the samples `indices` (positions in this split) into `images` and their labels into `labels`.
+    /// Throws only for a file-backed split whose file cannot be read.
     @inline(__always)
-    public func gather<C: Collection>(_ indices: C, into images: UnsafeMutablePointer<Float>, labels out: UnsafeMutablePointer<Int32>) where C.Element == Int {
+    public func gather<C: Collection>(_ indices: C, into images: UnsafeMutablePointer<Float>, labels out: UnsafeMutablePointer<Int32>) throws where C.Element == Int {
         let size = sampleSize
         var k = 0
         switch storage {
+        case .file(let reader, let gain, let offset):
+            try gatherFromFile(reader, indices, gain, offset, into: images, labels: out)
         case .floats(let t):
             for i in indices {
                 (images + k * size).update(from: t.data + i * size, count: size)
@@ -167,12 +180,45 @@ public final class PreparedSplit {
         }
     }
 
+    /// Reads the samples from the file (in file order, as few runs as possible), then transforms each one.
+    private func gatherFromFile<C: Collection>(_ reader: SampleFileReader, _ indices: C, _ gain: [Float], _ offset: [Float],
+                                               into images: UnsafeMutablePointer<Float>, labels out: UnsafeMutablePointer<Int32>) throws where C.Element == Int {
+        let size = sampleSize, n = indices.count
+        fileIndices.removeAll(keepingCapacity: true)
+        for i in indices { fileIndices.append(sourceIndices[i]) }
+        if rawBytes.count < n * size {
+            rawBytes = [UInt8](repeating: 0, count: n * size); transformedBytes = rawBytes
+            rawLabels = [Int32](repeating: 0, count: n)
+        }
+        try rawBytes.withUnsafeMutableBufferPointer { raw in
+            try rawLabels.withUnsafeMutableBufferPointer { try reader.read(indices: fileIndices, into: raw.baseAddress!, labels: $0.baseAddress!) }
+            try transformedBytes.withUnsafeMutableBufferPointer { bytes in
+                let plane = size / gain.count
+                for (k, i) in indices.enumerated() {
+                    out[k] = labels[i]
+                    let file = sourceIndices[i], src = raw.baseAddress! + k * size
+                    if transform.corruption == .gaussian {
+                        transform.apply(index: file, src, into: images + k * size)
+                        continue
+                    }
+                    let b = bytes.baseAddress! + k * size
+                    transform.applyToBytes(index: file, src, into: b)
+                    for c in 0..<gain.count {
+                        let (g, o) = (gain[c], offset[c])
+                        for j in 0..<plane { images[k * size + c * plane + j] = Float(b[c * plane + j]) * g + o }
+                    }
+                }
+            }
+        }
+        samplesRead += n
+    }
+
     /// Every sample as floats, N × shape (allocates: for tests and tools, not for training).
-    public func materialize() -> Tensor {
+    public func materialize() throws -> Tensor {
         let t = Tensor(shape: [count] + shape)
         let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: max(count, 1))
         defer { scratch.deallocate() }
-        gather(0..<count, into: t.data, labels: scratch)
+        try gather(0..<count, into: t.data, labels: scratch)
         return t
     }
 }
@@ -201,8 +247,14 @@ public enum Preprocessing {
     }
 
     /// Builds the transforms of the training and test splits.
+    /// True when the options need the training pixels' statistics (computed standardisation, Gaussian pixels).
+    static func needsStatistics(_ o: DataOptions) -> Bool {
+        (o.normalization == .standardize && (o.mean == nil || o.std == nil)) || o.corruption == .gaussian
+    }
+
     public static func transforms(_ o: DataOptions, train: Dataset, trainIndices: [Int]) throws -> (train: SampleTransform, test: SampleTransform) {
-        let stats = channelStatistics(train, indices: trainIndices)
+        let stats = needsStatistics(o) ? channelStatistics(train, indices: trainIndices)
+            : (mean: [Float](repeating: 0, count: train.channels), std: [Float](repeating: 1, count: train.channels))
         let channels = train.channels
         var shift = [Float](repeating: 0, count: channels), scale = [Float](repeating: 1, count: channels)
         switch o.normalization {
@@ -265,5 +317,32 @@ public enum Preprocessing {
         let noise = o.corruption == .randomLabels ? 1 : o.labelNoise
         return (prepare(train, indices: trainIndices, transform: tt, labelNoise: noise, seed: o.seed),
                 prepare(test, indices: testIndices, transform: vt, labelNoise: 0, seed: o.seed))
+    }
+
+    /// Training and test splits left in Descent sample files and read as batches are gathered: a rank reads only
+    /// the samples it trains on and evaluates. Labels are read at once; the pixels are read whole once only when
+    /// the options need their statistics (computed standardisation, Gaussian pixels: give data.mean and
+    /// data.std to avoid it).
+    public static func prepare(trainFile: SampleFileReader, testFile: SampleFileReader, _ o: DataOptions) throws -> (train: PreparedSplit, test: PreparedSplit) {
+        func labelsOnly(_ r: SampleFileReader) -> Dataset {
+            Dataset(images: [], labels: r.labels, channels: r.shape[0], height: r.shape[1], width: r.shape[2], classes: r.classes, source: r.path)
+        }
+        let train = labelsOnly(trainFile), test = labelsOnly(testFile)
+        guard train.shape == test.shape else {
+            throw DataError(message: "\(train.source) holds \(train.shape) samples but \(test.source) holds \(test.shape)")
+        }
+        guard o.subset <= train.count else {
+            throw DataError(message: "data.subset = \(o.subset) but \(train.source) has only \(train.count) samples")
+        }
+        let trainIndices = o.subset == 0 ? Array(0..<train.count) : Subset.indices(of: train, count: o.subset, mode: o.subsetMode, seed: o.seed)
+        let testIndices = Array(0..<(o.testSubset == 0 ? test.count : min(o.testSubset, test.count)))
+        let (tt, vt) = try transforms(o, train: needsStatistics(o) ? try trainFile.readAll() : train, trainIndices: trainIndices)
+        let noise = o.corruption == .randomLabels ? 1 : o.labelNoise
+        func split(_ r: SampleFileReader, _ d: Dataset, _ indices: [Int], _ t: SampleTransform, _ p: Float) -> PreparedSplit {
+            let labels = indices.map { corruptedLabel(d.labels[$0], index: $0, classes: d.classes, probability: p, seed: o.seed) }
+            return PreparedSplit(bytes: nil, floats: nil, file: r, shape: d.shape, labels: labels, sourceIndices: indices,
+                                 classes: d.classes, source: d.source, transform: t)
+        }
+        return (split(trainFile, train, trainIndices, tt, noise), split(testFile, test, testIndices, vt, 0))
     }
 }

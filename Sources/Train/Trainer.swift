@@ -77,6 +77,9 @@ public final class Trainer {
     public var shouldStop: () -> Bool = { false }
     /// Called after every epoch with its metrics.
     public var onEpoch: (EpochMetrics) throws -> Void = { _ in }
+    /// Seconds this rank spent in gradient reduction and update (GradientSync.step) since the epoch began: the
+    /// communication share that the per-rank debug log reports.
+    public private(set) var syncSeconds = 0.0
 
     private let labels: UnsafeMutablePointer<Int32>
     private var rank: Int { sync.communicator.rank }
@@ -104,6 +107,7 @@ public final class Trainer {
             let epoch = position.epoch
             let plan = EpochPlan(sampleCount: train.count, batchSize: settings.batchSize, seed: settings.seed, epoch: epoch)
             var running = Sums()
+            syncSeconds = 0
             let start = monotonicSeconds()
             while position.stepInEpoch < plan.steps {
                 if sync.communicator.agree(shouldStop() ? 1 : 0) == 1 { return .stopped }
@@ -120,8 +124,8 @@ public final class Trainer {
 
             let last = position.epoch == settings.epochs
             guard last || position.epoch % settings.evaluateEvery == 0 || settings.stopAtZeroTrainError else { continue }
-            let trainSums = settings.evaluateTrainingSet ? evaluate(train) : Sums()
-            let testSums = evaluate(test)
+            let trainSums = settings.evaluateTrainingSet ? try evaluate(train) : Sums()
+            let testSums = try evaluate(test)
             let lr = learningRate.rate(epoch: epoch, globalStep: max(position.globalStep - 1, 0))
             let metrics = EpochMetrics(
                 epoch: position.epoch, step: position.globalStep,
@@ -148,7 +152,7 @@ public final class Trainer {
             model.gradients.fill(0)
             return sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
         }
-        train.gather(plan.order[range], into: model.input.data, labels: labels)
+        try train.gather(plan.order[range], into: model.input.data, labels: labels)
         let context = PassContext(training: true, seed: settings.seed, step: UInt64(position.globalStep), sampleOffset: offset)
 
         let output = model.forward(batch: range.count, context)
@@ -161,7 +165,9 @@ public final class Trainer {
         running.count += range.count * Trainer.labelsPerSample(model)
         running.samples += range.count
         model.backward(context)
+        let t0 = monotonicSeconds()
         sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
+        syncSeconds += monotonicSeconds() - t0
     }
 
     /// Fails when the ranks' parameters differ (they must be bitwise identical after every step).
@@ -174,14 +180,14 @@ public final class Trainer {
 
     /// Loss and errors of the model on `split`, in evaluation mode: each rank evaluates its contiguous share
     /// and the sums are added over the ranks.
-    public func evaluate(_ split: PreparedSplit) -> Sums {
+    public func evaluate(_ split: PreparedSplit) throws -> Sums {
         var sums = Sums()
         let perSample = Trainer.labelsPerSample(model)
         let share = EpochPlan.contiguousShare(split.count, rank: rank, of: ranks)
         var start = share.lowerBound
         while start < share.upperBound {
             let n = min(model.maxBatch, share.upperBound - start)
-            split.gather(start..<start + n, into: model.input.data, labels: labels)
+            try split.gather(start..<start + n, into: model.input.data, labels: labels)
             let output = model.forward(batch: n, .evaluation)
             sums.loss += loss.evaluate(output, .labels(labels), gradient: nil, scale: 1)
             sums.correct += countCorrect(output, labels: labels)

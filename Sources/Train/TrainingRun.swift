@@ -23,6 +23,8 @@ public final class TrainingRun {
     public var checkSyncEvery = 0
     /// The environment (launcher variables, OPENBLAS_NUM_THREADS, DESCENT_FAULT).
     public var environment: [String: String] = [:]
+    /// When set, every rank writes DIR/rank-R.log (DebugLog).
+    public var debugLogDirectory: String?
 
     public struct Result: Sendable {
         public let outcome: Trainer.Outcome
@@ -60,8 +62,7 @@ public final class TrainingRun {
     /// Loads both splits as the job says.
     public static func loadData(_ job: Job) throws -> (train: PreparedSplit, test: PreparedSplit) {
         let kind = DataSetKind(rawValue: job.string("data.set"))!
-        let (train, test) = try DataSets.load(kind, directory: job.optionalString("data.path"))
-        return try Preprocessing.prepare(train: train, test: test, dataOptions(job))
+        return try DataSets.prepare(kind, directory: job.optionalString("data.path"), dataOptions(job))
     }
 
     /// Writes the model as it stands to <run>/final.h5 (checkpoint layout; `descent predict` reads it).
@@ -118,6 +119,10 @@ public final class TrainingRun {
         let trainer = Trainer(settings: settings, model: model, loss: loss, sgd: sgd,
                               learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test, sync: sync)
 
+        let log = try world.agreeing { try debugLogDirectory.map { try DebugLog(directory: $0, rank: world.rank) } }
+        log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)), \(threads.localRanks) rank(s) on this node")
+        log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(strategy.rawValue), momentum slice \(sync.momentumRange)")
+
         // 2. The run directory (rank 0), and the start-up table.
         let directory = try world.agreeing { try RunDirectory(path: job.runDirectory) }
         try world.agreeing { if world.isRoot { try directory.begin(job: job) } }
@@ -129,7 +134,8 @@ public final class TrainingRun {
 
         // 3. Train; rank 0 writes one metrics row per epoch.
         var last: EpochMetrics?
-        trainer.onEpoch = { metrics in
+        trainer.onEpoch = { [unowned trainer] metrics in
+            log?.write("epoch \(metrics.epoch): \(metrics.seconds) s training, of which \(trainer.syncSeconds) s in gradient reduction and update; samples read from disk so far: train \(train.samplesRead), test \(test.samplesRead)")
             if self.world.isRoot { try directory.append(metrics) }
             self.printer.epoch(metrics, of: settings.epochs, elapsed: monotonicSeconds() - started)
             last = metrics
@@ -140,6 +146,7 @@ public final class TrainingRun {
         } catch {
             // The rank that failed records it (rank 0 may be killed by the abort before it could).
             let who = world.size > 1 ? "rank \(world.rank): " : ""
+            log?.write("failed: \(error)")
             try? directory.finish(status: "failed", detail: who + "\(error)")
             if world.size > 1 { MPIRuntime.fail("\(error)") }   // the other ranks are in a collective: abort them
             throw error

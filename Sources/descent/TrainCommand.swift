@@ -26,6 +26,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("check-sync"), help: ArgumentHelp("Every N steps, check that all ranks hold bitwise identical parameters (a hash compared across ranks); stops the job if not. 0: never.", valueName: "N"))
     var checkSync = 0
 
+    @Option(name: .customLong("debug-log"), help: ArgumentHelp("Every rank appends to DIR/rank-R.log: where it runs, its BLAS threads and shard, and per epoch its training time and the part spent in gradient reduction.", valueName: "DIR"))
+    var debugLog: String?
+
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let launcher = Launcher.detect(environment)
@@ -39,6 +42,7 @@ struct TrainCommand: ParsableCommand {
             let run = TrainingRun(job: job, printer: ConsolePrinter(quiet: quiet), world: world)
             run.checkSyncEvery = checkSync
             run.environment = environment
+            run.debugLogDirectory = debugLog
             _ = try run.execute()
         }
     }

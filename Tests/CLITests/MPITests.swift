@@ -116,3 +116,27 @@ struct MPITests {
         #expect(!exists(scratch.file("nodata")))
     }
 }
+
+@Suite("sharded reads under mpirun", .serialized)
+struct ShardedReadTests {
+    @Test("from a Descent sample file each rank reads from disk only the samples it trains on and evaluates")
+    func eachRankReadsItsShare() async throws {
+        let scratch = try Scratch()
+        let idx = scratch.file("idx"), converted = scratch.file("h5"), logs = scratch.file("logs")
+        try writeIDXDirectory(idx, train: learnableImages(count: 240), test: learnableImages(count: 60, seed: 2))
+        let convert = try await descent(["data", "convert", "--set", "fashion-mnist", "--path", idx, "--out", converted], in: scratch.path)
+        try #require(convert.succeeded, "\(convert)")
+        let job = scratch.file("job.toml")
+        try tinyJob(data: converted, output: scratch.path, epochs: 1).write(toFile: job, atomically: true, encoding: .utf8)
+        let outcome = try await descent(["train", job, "--set", "data.set=hdf5", "--debug-log", logs, "--quiet"],
+                                        in: scratch.path, timeLimit: 60, launcher: mpirun(2))
+        try #require(outcome.succeeded, "\(outcome)")
+        // 240 samples in global batches of 32 (the last of 16): each rank trains on 16 of each batch, 120 in all,
+        // and evaluates 30 of the 60 test samples.
+        for rank in 0..<2 {
+            let log = try readText(logs + "/rank-\(rank).log")
+            #expect(log.contains("rank \(rank) of 2"), "\(log)")
+            #expect(log.contains("samples read from disk so far: train 120, test 30"), "rank \(rank): \(log)")
+        }
+    }
+}

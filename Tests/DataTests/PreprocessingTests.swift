@@ -26,8 +26,8 @@ struct PreprocessingTests {
     @Test("unit scaling and negative images") func unitAndNegative() throws {
         let d = synthetic(20)
         let (train, test) = try Preprocessing.prepare(train: d, test: d, options { $0.negativeTest = true })
-        let trainSamples = train.materialize()
-        let testSamples = test.materialize()
+        let trainSamples = try train.materialize()
+        let testSamples = try test.materialize()
         for i in 0..<trainSamples.count {
             #expect(abs(trainSamples[i] - Float(d.images[i]) / 255) < 1e-6)
             #expect(abs(testSamples[i] - (1 - Float(d.images[i]) / 255)) < 1e-6)
@@ -37,7 +37,7 @@ struct PreprocessingTests {
     @Test("standardize: computed per-channel statistics give mean 0, std 1 on the training set") func standardize() throws {
         let d = synthetic(200, c: 3)
         let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.normalization = .standardize })
-        let trainSamples = train.materialize()
+        let trainSamples = try train.materialize()
         let plane = 36
         for c in 0..<3 {
             var s = 0.0, ss = 0.0
@@ -75,8 +75,8 @@ struct PreprocessingTests {
     @Test("shuffled pixels: one permutation for every image, train and test") func shuffledPixels() throws {
         let d = synthetic(50)
         let (train, test) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .shuffledPixels })
-        let trainSamples = train.materialize()
-        let testSamples = test.materialize()
+        let trainSamples = try train.materialize()
+        let testSamples = try test.materialize()
         let size = 36
         // Recover the permutation from image 0 by matching distinct values... check instead that the same
         // index map explains every image: out[j] = in[perm[j]] with perm from the stream.
@@ -91,7 +91,7 @@ struct PreprocessingTests {
     @Test("random pixels: a different permutation per image, pixel values preserved") func randomPixels() throws {
         let d = synthetic(50)
         let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .randomPixels })
-        let trainSamples = train.materialize()
+        let trainSamples = try train.materialize()
         let size = 36
         var permutations = Set<[Float]>()
         for n in 0..<50 {
@@ -109,7 +109,7 @@ struct PreprocessingTests {
     @Test("Gaussian pixels: the data set's per-channel mean and variance") func gaussian() throws {
         let d = synthetic(2_000, c: 2)
         let (train, _) = try Preprocessing.prepare(train: d, test: d, options { $0.corruption = .gaussian })
-        let trainSamples = train.materialize()
+        let trainSamples = try train.materialize()
         let stats = Preprocessing.channelStatistics(d, indices: Array(0..<2_000))
         let plane = 36
         for c in 0..<2 {
@@ -127,13 +127,13 @@ struct PreprocessingTests {
         let d = synthetic(30)
         let o = options { $0.corruption = corruption; $0.labelNoise = 0.5 }
         let (whole, _) = try Preprocessing.prepare(train: d, test: d, o)
-        let wholeSamples = whole.materialize()
+        let wholeSamples = try whole.materialize()
         let (tt, _) = try Preprocessing.transforms(o, train: d, trainIndices: Array(0..<30))
         // Four "ranks", each preparing a scattered part of the set on its own.
         for rank in 0..<4 {
             let mine = Array(stride(from: rank, to: 30, by: 4))
             let part = Preprocessing.prepare(d, indices: mine, transform: tt, labelNoise: 0.5, seed: 3)
-            let partSamples = part.materialize()
+            let partSamples = try part.materialize()
             for (k, i) in mine.enumerated() {
                 #expect(part.labels[k] == whole.labels[i])
                 for j in 0..<36 { #expect(partSamples[k * 36 + j] == wholeSamples[i * 36 + j]) }
@@ -178,6 +178,48 @@ struct SamplerTests {
                 next = range.upperBound
             }
             #expect(next == plan.globalBatch(step).upperBound)
+        }
+    }
+}
+
+@Suite("Splits read from sample files as they are gathered", .serialized)
+struct StreamedSplitTests {
+    @Test("the same floats and labels as the in-memory split, for every transform; only the gathered samples are read",
+          arguments: ["none", "negative", "shuffled", "random", "gaussian", "standardize", "subset"])
+    func sameAsInMemory(variant: String) throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let train = synthetic(120, c: 2, h: 5, w: 4), test = synthetic(30, c: 2, h: 5, w: 4)
+        try SampleFile.write(train, to: dir.file("train.h5"))
+        try SampleFile.write(test, to: dir.file("test.h5"))
+        let o = options {
+            switch variant {
+            case "negative": $0.negativeTrain = true; $0.negativeTest = true
+            case "shuffled": $0.corruption = .shuffledPixels
+            case "random": $0.corruption = .randomPixels; $0.labelNoise = 0.3
+            case "gaussian": $0.corruption = .gaussian
+            case "standardize": $0.normalization = .standardize
+            case "subset": $0.subset = 50; $0.corruption = .randomLabels
+            default: break
+            }
+        }
+        let (memTrain, memTest) = try Preprocessing.prepare(train: SampleFile.read(dir.file("train.h5")),
+                                                            test: SampleFile.read(dir.file("test.h5")), o)
+        let (fileTrain, fileTest) = try Preprocessing.prepare(trainFile: SampleFileReader(path: dir.file("train.h5")),
+                                                              testFile: SampleFileReader(path: dir.file("test.h5")), o)
+        #expect(fileTrain.labels == memTrain.labels && fileTest.labels == memTest.labels)
+        let size = 40
+        for (file, memory) in [(fileTrain, memTrain), (fileTest, memTest)] {
+            // An unordered batch with a repeat, as an epoch's shuffled order gives.
+            let batch = [7, 3, 19, 3, 0, file.count - 1]
+            let a = UnsafeMutablePointer<Float>.allocate(capacity: batch.count * size), b = UnsafeMutablePointer<Float>.allocate(capacity: batch.count * size)
+            let la = UnsafeMutablePointer<Int32>.allocate(capacity: batch.count), lb = UnsafeMutablePointer<Int32>.allocate(capacity: batch.count)
+            defer { a.deallocate(); b.deallocate(); la.deallocate(); lb.deallocate() }
+            try file.gather(batch, into: a, labels: la)
+            try memory.gather(batch, into: b, labels: lb)
+            #expect((0..<batch.count * size).allSatisfy { a[$0] == b[$0] }, "\(variant): samples differ")
+            #expect((0..<batch.count).allSatisfy { la[$0] == lb[$0] })
+            #expect(file.samplesRead == batch.count)
         }
     }
 }

@@ -68,7 +68,7 @@ struct TrainerTests {
         #expect(rows.dropLast().allSatisfy { ($0.trainError ?? 0) > 0 }, "and not before the training error was zero")
         #expect(rows.allSatisfy { $0.trainLoss != nil }, "the training set is measured every epoch")
         #expect(t.position == Trainer.Position(epoch: last.epoch, stepInEpoch: 0, globalStep: last.epoch * stepsPerEpoch))
-        #expect(t.evaluate(t.train).correct == 60)
+        #expect(try t.evaluate(t.train).correct == 60)
     }
 
     @Test("without the flag, the same run goes on to the last epoch")
