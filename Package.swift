@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Data", dependencies: ["Tensor", "CZlib", "CHDF5"]),
         .target(name: "Job", dependencies: ["Layers", "Optim", .product(name: "TOMLKit", package: "TOMLKit")]),
-        .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "CZlib", "CHDF5"]),
+        .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "Distributed", "CZlib", "CHDF5", "CMPI"]),
         .target(name: "Report", dependencies: []),
         .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint", "Distributed"]),
 

@@ -8,11 +8,15 @@
 //   /params                  float32 [P]    the flat parameter vector             (attribute crc32)
 //   /buffers                 float32 [S]    the flat non-trainable state           (attribute crc32)
 //   /optimizer/momentum      float32 [P]    SGD's momentum buffer, when it has one (attribute crc32)
-//   /state                   attributes epoch, step_in_epoch, global_step, seed, world_size, learning_rate, requeue_count
+//   /state                   attributes epoch, step_in_epoch, global_step, seed, world_size, learning_rate,
+//                            requeue_count, and the current epoch's batch sums (batch_loss_sum, batch_correct,
+//                            batch_count, batch_samples)
 //   /data/shift, /data/scale float32 [C]    the input normalisation: x ↦ (x/255 − shift)·scale
 //   /metrics                 float64 [E, C] one row per epoch, attribute columns (the C names, comma-separated;
 //                            NaN where not measured)
+import CMPI
 import CZlib
+import Distributed
 import HDF5
 import Layers
 import CHDF5
@@ -28,11 +32,14 @@ public enum CheckpointFormat {
 
 /// Where a run stands and what it needs to continue exactly.
 public struct TrainingState: Equatable, Sendable {
+    static let batchSumNames = ["batch_loss_sum", "batch_correct", "batch_count", "batch_samples"]
     public var epoch = 0, stepInEpoch = 0, globalStep = 0
     public var seed: UInt64 = 0
     public var worldSize = 1
     public var learningRate = 0.0
     public var requeueCount = 0
+    /// The current epoch's training-batch sums so far, over all ranks: loss, correct, count, samples.
+    public var batchSums: [Double] = [0, 0, 0, 0]
     public init() {}
 }
 
@@ -46,7 +53,10 @@ public struct CheckpointContents {
     public var bufferLayout: [LayoutEntry]
     public var parameters: [Float]
     public var buffers: [Float]
+    /// SGD's momentum: the whole vector when read from a file; when writing, this rank's part, which starts at
+    /// `momentumOffset` (every rank holds the whole vector only with the allreduce reduction).
     public var momentum: [Float]?
+    public var momentumOffset = 0
     public var state: TrainingState
     public var shift: [Float], scale: [Float]
     /// The metrics history: column names and one row per epoch.
@@ -69,10 +79,35 @@ public func crc32(_ values: UnsafeBufferPointer<Float>) -> Int64 {
     return Int64(CZlib.crc32(0, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(bytes.count)))
 }
 
+/// Which part of the flat vectors this rank writes when a checkpoint is written by several ranks.
+public struct WriteShare {
+    public let communicator: Communicator
+    /// This rank's contiguous slice of /params.
+    public let parameters: Range<Int>
+    public init(communicator: Communicator, parameters: Range<Int>) {
+        self.communicator = communicator; self.parameters = parameters
+    }
+    /// One process writes everything.
+    public static func whole(_ count: Int) -> WriteShare { WriteShare(communicator: .solo, parameters: 0..<count) }
+}
+
 public enum CheckpointFile {
-    /// Writes `c` to `path` (serially, from one process).
-    public static func write(_ c: CheckpointContents, to path: String) throws {
-        let f = try HDF5File.create(path)
+    /// Writes `c` to `path`. With several ranks every rank of `share.communicator` calls this: the file is opened
+    /// with the MPI-IO driver, each rank writes its slice of /params and its part of /optimizer/momentum, rank 0
+    /// the small datasets, and the checksums of the flat vectors are combined from the slices' checksums.
+    /// Flushed to disk (fsync) before it returns; the caller renames it into place.
+    public static func write(_ c: CheckpointContents, to path: String, share: WriteShare? = nil) throws {
+        let share = share ?? .whole(c.parameters.count)
+        let comm = share.communicator
+        var fapl: hid_t? = nil
+        if let handle = comm.mpiHandle, comm.size > 1 {
+            let plist = H5Pcreate(shim_H5P_FILE_ACCESS())
+            H5Pset_fapl_mpio(plist, handle, shim_MPI_INFO_NULL())
+            fapl = plist
+        }
+        defer { if let fapl { H5Pclose(fapl) } }
+        let f = try HDF5File.create(path, fileAccess: fapl)
+        f.writesWholeDatasets = comm.isRoot
         try f.setAttribute("format", CheckpointFormat.name)
         try f.setAttribute("version", CheckpointFormat.version)
         try f.setAttribute("descent_version", CheckpointFormat.descentVersion)
@@ -86,10 +121,24 @@ public enum CheckpointFile {
         try writeLayout(f, "/model/layout", c.layout)
         try writeLayout(f, "/model/buffer_layout", c.bufferLayout)
 
-        try writeChecked(f, "/params", c.parameters)
+        try c.parameters.withUnsafeBufferPointer { p in
+            let mine = UnsafeBufferPointer(rebasing: p[share.parameters])
+            try writeSliced(f, "/params", total: p.count, offset: share.parameters.lowerBound, slice: mine, comm)
+        }
         try writeChecked(f, "/buffers", c.buffers)
         try f.createGroup("/optimizer")
-        if let m = c.momentum { try writeChecked(f, "/optimizer/momentum", m) }
+        if let m = c.momentum {
+            // The momentum's owner of each element writes it: this rank's share of /params, taken from the part of
+            // the momentum it holds.
+            let lo = share.parameters.lowerBound - c.momentumOffset, hi = share.parameters.upperBound - c.momentumOffset
+            guard lo >= 0, hi <= m.count else {
+                throw HDF5Error(path, "internal: momentum part \(c.momentumOffset)..<\(c.momentumOffset + m.count) does not cover the slice \(share.parameters)")
+            }
+            try m.withUnsafeBufferPointer { b in
+                try writeSliced(f, "/optimizer/momentum", total: c.parameters.count, offset: share.parameters.lowerBound,
+                                slice: UnsafeBufferPointer(rebasing: b[lo..<hi]), comm)
+            }
+        }
 
         try f.createGroup("/state")
         let s = c.state
@@ -99,6 +148,7 @@ public enum CheckpointFile {
         }
         try f.setAttribute("seed", Int64(bitPattern: s.seed), on: "/state")
         try f.setAttribute("learning_rate", s.learningRate, on: "/state")
+        for (k, v) in zip(TrainingState.batchSumNames, s.batchSums) { try f.setAttribute(k, v, on: "/state") }
 
         try f.createGroup("/data")
         try writeChecked(f, "/data/shift", c.shift)
@@ -108,7 +158,24 @@ public enum CheckpointFile {
         let flat = c.metrics.flatMap { $0.count == cols ? $0 : [Double](repeating: .nan, count: cols) }
         try flat.withUnsafeBytes { try f.write("/metrics", shape: [rows, cols], type: shim_H5T_NATIVE_DOUBLE(), $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!) }
         try f.setAttribute("columns", c.metricsColumns.joined(separator: ","), on: "/metrics")
+        try f.flush()
         try f.close()
+    }
+
+    /// A flat vector written by slices; its crc32 attribute is the checksum of the whole vector, combined from
+    /// the slices' checksums in rank order (zlib's crc32_combine), so that no rank needs the whole vector.
+    private static func writeSliced(_ f: HDF5File, _ name: String, total: Int, offset: Int, slice: UnsafeBufferPointer<Float>,
+                                    _ comm: Communicator) throws {
+        try f.write(name, total: total, offset: offset, slice: slice)
+        var parts = [Double](repeating: 0, count: 2 * comm.size)
+        parts[2 * comm.rank] = Double(crc32(slice))
+        parts[2 * comm.rank + 1] = Double(slice.count * MemoryLayout<Float>.stride)
+        comm.allreduce(&parts)
+        var crc: UInt = 0
+        for r in 0..<comm.size {
+            crc = crc32_combine(crc, UInt(parts[2 * r]), Int(parts[2 * r + 1]))
+        }
+        try f.setAttribute("crc32", Int64(crc), on: name)
     }
 
     private static func writeChecked(_ f: HDF5File, _ name: String, _ values: [Float]) throws {
@@ -148,6 +215,7 @@ public enum CheckpointFile {
         state.worldSize = Int(try f.intAttribute("world_size", on: "/state"))
         state.requeueCount = Int(try f.intAttribute("requeue_count", on: "/state"))
         state.learningRate = try f.doubleAttribute("learning_rate", on: "/state")
+        state.batchSums = try TrainingState.batchSumNames.map { try f.doubleAttribute($0, on: "/state") }
         let metricsColumns = f.exists("/metrics")
             ? try f.stringAttribute("columns", on: "/metrics").split(separator: ",").map(String.init) : []
         let cols = max(metricsColumns.count, 1)

@@ -27,6 +27,9 @@ public final class Communicator: @unchecked Sendable {
 
     public var isRoot: Bool { rank == 0 }
 
+    /// The MPI communicator, for libraries that take one (HDF5's MPI-IO driver); nil for `solo`.
+    public var mpiHandle: MPI_Comm? { comm }
+
     /// Splits into groups of equal `color`, ranked by `key` (MPI_Comm_split).
     public func split(color: Int, key: Int) -> Communicator {
         guard comm != nil else { return self }

@@ -15,6 +15,10 @@ public struct HDF5Error: Error, CustomStringConvertible, Equatable {
 public final class HDF5File {
     public let path: String
     public private(set) var id: hid_t
+    /// Whether this process writes the data of whole datasets (`write(_:shape:type:_:)`). A file open on several
+    /// processes (MPI-IO) creates every dataset on all of them; one process (set the others to false) writes the
+    /// small datasets every process holds the same copy of. Sliced writes ignore it.
+    public var writesWholeDatasets = true
 
     private init(path: String, id: hid_t) { self.path = path; self.id = id }
 
@@ -174,11 +178,36 @@ public final class HDF5File {
         let d = H5Dcreate2(id, name, type, space, shim_H5P_DEFAULT(), shim_H5P_DEFAULT(), shim_H5P_DEFAULT())
         guard d >= 0 else { throw HDF5Error(path, "cannot create dataset \(name)") }
         defer { H5Dclose(d) }
-        if shape.reduce(1, *) > 0 {
+        if shape.reduce(1, *) > 0 && writesWholeDatasets {
             guard H5Dwrite(d, type, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), data) >= 0 else {
                 throw HDF5Error(path, "cannot write dataset \(name) (disk full?)")
             }
         }
+    }
+
+    /// Creates the 1-D float dataset `name` of `total` elements (collective when the file is open on several
+    /// processes: every process calls this) and writes `slice` at `offset` (each process its own part; an empty
+    /// slice writes nothing).
+    public func write(_ name: String, total: Int, offset: Int, slice: UnsafeBufferPointer<Float>) throws {
+        var dims = [hsize_t(total)]
+        let space = H5Screate_simple(1, &dims, nil)
+        defer { H5Sclose(space) }
+        let d = H5Dcreate2(id, name, shim_H5T_NATIVE_FLOAT(), space, shim_H5P_DEFAULT(), shim_H5P_DEFAULT(), shim_H5P_DEFAULT())
+        guard d >= 0 else { throw HDF5Error(path, "cannot create dataset \(name)") }
+        defer { H5Dclose(d) }
+        guard slice.count > 0 else { return }
+        var start = [hsize_t(offset)], count = [hsize_t(slice.count)]
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nil, &count, nil)
+        let memory = H5Screate_simple(1, &count, nil)
+        defer { H5Sclose(memory) }
+        guard H5Dwrite(d, shim_H5T_NATIVE_FLOAT(), memory, space, shim_H5P_DEFAULT(), slice.baseAddress) >= 0 else {
+            throw HDF5Error(path, "cannot write dataset \(name) (disk full?)")
+        }
+    }
+
+    /// Pushes everything written so far to the storage (with MPI-IO: MPI_File_sync, i.e. fsync).
+    public func flush() throws {
+        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw HDF5Error(path, "cannot be flushed to disk (disk full?)") }
     }
 
     public func write(_ name: String, floats: UnsafePointer<Float>, count: Int) throws {

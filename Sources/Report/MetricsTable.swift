@@ -47,6 +47,15 @@ public struct EpochMetrics: Equatable, Sendable {
                 "\(testLoss)", "\(testError)", "\(seconds)", "\(samplesPerSecond)"].joined(separator: ",")
     }
 
+    /// The row back from `values` (a checkpoint's metrics history); nil when the count is wrong.
+    public init?(values v: [Double]) {
+        guard v.count == MetricsTable.columns.count else { return nil }
+        func optional(_ x: Double) -> Double? { x.isNaN ? nil : x }
+        self.init(epoch: Int(v[0]), step: Int(v[1]), lr: v[2], batchLoss: optional(v[3]), batchError: optional(v[4]),
+                  trainLoss: optional(v[5]), trainError: optional(v[6]), testLoss: v[7], testError: v[8],
+                  seconds: v[9], samplesPerSecond: v[10])
+    }
+
     /// The row as numbers in column order, NaN where a value is missing (the checkpoint's metrics history).
     public var values: [Double] {
         [Double(epoch), Double(step), lr, batchLoss ?? .nan, batchError ?? .nan, trainLoss ?? .nan, trainError ?? .nan,

@@ -39,6 +39,19 @@ public final class RunDirectory {
         try status("running", detail: "")
     }
 
+    /// Continues a run from a checkpoint: the effective job, the metrics files rewritten to hold exactly the
+    /// checkpoint's history (rows written after it are dropped: the resumed run writes them again), status
+    /// "running". Results of the interrupted attempt (final.h5, plots) are removed.
+    public func resume(job: Job, history: [EpochMetrics]) throws {
+        for file in results where unlink(file) != 0 && errno != ENOENT {
+            throw JobError("\(file): cannot remove the result of an earlier run (\(String(cString: strerror(errno))))")
+        }
+        try writeAtomically(path + "/job.toml", job.effectiveTOML)
+        try writeAtomically(metricsCSV, MetricsTable(rows: history).csv())
+        try writeAtomically(metricsJSONL, history.map { $0.jsonLine + "\n" }.joined())
+        try status("running", detail: "resumed")
+    }
+
     /// Appends one epoch to both metrics files.
     public func append(_ m: EpochMetrics) throws {
         try appendLine(metricsCSV, m.csvRow)

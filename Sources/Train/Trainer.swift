@@ -77,6 +77,11 @@ public final class Trainer {
     public var shouldStop: () -> Bool = { false }
     /// Called after every epoch with its metrics.
     public var onEpoch: (EpochMetrics) throws -> Void = { _ in }
+    /// Called after every step and after every epoch (after `onEpoch`), on every rank: checkpoints.
+    public var afterStep: () throws -> Void = {}
+    public var afterEpoch: () throws -> Void = {}
+    /// This rank's sums over the training batches of the current epoch so far (the batch loss and error).
+    public var epochSums = Sums()
     /// Seconds this rank spent in gradient reduction and update (GradientSync.step) since the epoch began: the
     /// communication share that the per-rank debug log reports.
     public private(set) var syncSeconds = 0.0
@@ -106,24 +111,28 @@ public final class Trainer {
         while position.epoch < settings.epochs {
             let epoch = position.epoch
             let plan = EpochPlan(sampleCount: train.count, batchSize: settings.batchSize, seed: settings.seed, epoch: epoch)
-            var running = Sums()
+            if position.stepInEpoch == 0 { epochSums = Sums() }   // else resumed mid-epoch: restored with the position
             syncSeconds = 0
             let start = monotonicSeconds()
             while position.stepInEpoch < plan.steps {
                 if sync.communicator.agree(shouldStop() ? 1 : 0) == 1 { return .stopped }
-                try trainStep(plan, position.stepInEpoch, &running)
+                try trainStep(plan, position.stepInEpoch, &epochSums)
                 position.stepInEpoch += 1
                 position.globalStep += 1
                 if settings.checkSyncEvery > 0 && position.globalStep % settings.checkSyncEvery == 0 { try checkSync() }
+                try afterStep()
             }
             let seconds = monotonicSeconds() - start
             position.epoch += 1
             position.stepInEpoch = 0
-            running = running.reduced(over: sync.communicator)
+            let running = epochSums.reduced(over: sync.communicator)
             sync.averageState(model)
 
             let last = position.epoch == settings.epochs
-            guard last || position.epoch % settings.evaluateEvery == 0 || settings.stopAtZeroTrainError else { continue }
+            guard last || position.epoch % settings.evaluateEvery == 0 || settings.stopAtZeroTrainError else {
+                try afterEpoch()
+                continue
+            }
             let trainSums = settings.evaluateTrainingSet ? try evaluate(train) : Sums()
             let testSums = try evaluate(test)
             let lr = learningRate.rate(epoch: epoch, globalStep: max(position.globalStep - 1, 0))
@@ -136,6 +145,7 @@ public final class Trainer {
                 seconds: seconds, samplesPerSecond: Double(train.count) / max(seconds, 1e-9))
             try onEpoch(metrics)
             if settings.stopAtZeroTrainError && trainSums.correct == trainSums.count { return .reachedZeroTrainError }
+            try afterEpoch()
         }
         return .finished
     }
@@ -199,14 +209,17 @@ public final class Trainer {
     }
 
     /// Sums over samples (never means of means, so that ranks can add them).
-    public struct Sums: Sendable {
+    public struct Sums: Equatable, Sendable {
         public var loss = 0.0
         public var correct = 0, count = 0, samples = 0
+        public init(loss: Double = 0, correct: Int = 0, count: Int = 0, samples: Int = 0) {
+            self.loss = loss; self.correct = correct; self.count = count; self.samples = samples
+        }
         public var meanLoss: Double { loss / Double(max(samples == 0 ? count : samples, 1)) }
         public var error: Double { 1 - Double(correct) / Double(max(count, 1)) }
 
         /// The sums over every rank.
-        func reduced(over communicator: Communicator) -> Sums {
+        public func reduced(over communicator: Communicator) -> Sums {
             guard communicator.size > 1 else { return self }
             var v = [loss, Double(correct), Double(count), Double(samples)]
             communicator.allreduce(&v)

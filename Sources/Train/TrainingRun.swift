@@ -25,6 +25,8 @@ public final class TrainingRun {
     public var environment: [String: String] = [:]
     /// When set, every rank writes DIR/rank-R.log (DebugLog).
     public var debugLogDirectory: String?
+    /// Where the run's state comes from (default: the run directory's newest valid checkpoint, if any).
+    public var resume = ResumeMode.auto
 
     public struct Result: Sendable {
         public let outcome: Trainer.Outcome
@@ -65,26 +67,43 @@ public final class TrainingRun {
         return try DataSets.prepare(kind, directory: job.optionalString("data.path"), dataOptions(job))
     }
 
-    /// Writes the model as it stands to <run>/final.h5 (checkpoint layout; `descent predict` reads it).
-    func saveFinalModel(_ trainer: Trainer, momentum: [Float], directory: RunDirectory) throws {
+    /// The state of the run as a checkpoint holds it; this rank's part of the momentum (collective-free).
+    func checkpointContents(_ trainer: Trainer, sync: GradientSync, history: [EpochMetrics], requeues: Int) throws -> CheckpointContents {
         let model = trainer.model
         var state = TrainingState()
         state.epoch = trainer.position.epoch
         state.stepInEpoch = trainer.position.stepInEpoch
         state.globalStep = trainer.position.globalStep
         state.seed = trainer.settings.seed
-        state.learningRate = Double(trainer.learningRate.rate(epoch: max(trainer.position.epoch - 1, 0), globalStep: max(trainer.position.globalStep - 1, 0)))
-        let metrics = ((try? MetricsTable.load(directory.metricsCSV))?.rows ?? []).map(\.values)
-        let contents = CheckpointContents(
+        state.worldSize = world.size
+        state.requeueCount = requeues
+        state.learningRate = Double(trainer.learningRate.rate(epoch: trainer.position.epoch, globalStep: trainer.position.globalStep))
+        let sums = trainer.epochSums.reduced(over: world)
+        state.batchSums = [sums.loss, Double(sums.correct), Double(sums.count), Double(sums.samples)]
+        var c = CheckpointContents(
             modelSpec: try job.modelSpec().canonical, job: job.effectiveTOML, inputShape: model.inputShape,
             classes: trainer.train.classes, layout: model.layout, bufferLayout: model.stateLayout,
             parameters: model.parameters.values, buffers: model.state.values,
-            momentum: trainer.sgd.hasState ? momentum : nil, state: state,
+            momentum: trainer.sgd.hasState ? sync.momentum.values : nil, state: state,
             shift: trainer.test.transform.shift, scale: trainer.test.transform.scale,
-            metricsColumns: MetricsTable.columns, metrics: metrics)
+            metricsColumns: MetricsTable.columns, metrics: history.map(\.values))
+        c.momentumOffset = sync.momentumRange.lowerBound
+        return c
+    }
+
+    /// Each rank writes its sharded slice of the flat vectors.
+    func writeShare(_ sync: GradientSync) -> WriteShare {
+        let r = world.rank
+        let lo = Int(sync.offsets[r])
+        return WriteShare(communicator: world, parameters: lo..<lo + Int(sync.counts[r]))
+    }
+
+    /// Writes the model as it stands to <run>/final.h5 (checkpoint layout; `descent predict` reads it), on every
+    /// rank collectively.
+    func saveFinalModel(_ contents: CheckpointContents, share: WriteShare, directory: RunDirectory) throws {
         let path = directory.path + "/final.h5"
-        try CheckpointFile.write(contents, to: path + ".tmp")
-        try directory.commit(path + ".tmp", as: path)
+        try world.agreeing { try CheckpointFile.write(contents, to: path + ".tmp", share: share) }
+        try world.agreeing { if world.isRoot { try directory.commit(path + ".tmp", as: path) } }
     }
 
     @discardableResult
@@ -94,7 +113,7 @@ public final class TrainingRun {
         let spec = try job.modelSpec()
         let sgd = try job.sgd()
         let loss = job.loss()
-        _ = try job.checkpointEvery()
+        let every = try job.checkpointEvery()
         let threads = configureThreads()
         let (train, test) = try world.agreeing { try TrainingRun.loadData(job) }
         let batch = job.int("optim.batch_size")
@@ -123,14 +142,30 @@ public final class TrainingRun {
         log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)), \(threads.localRanks) rank(s) on this node")
         log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(strategy.rawValue), momentum slice \(sync.momentumRange)")
 
-        // 2. The run directory (rank 0), and the start-up table.
+        // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint.
         let directory = try world.agreeing { try RunDirectory(path: job.runDirectory) }
-        try world.agreeing { if world.isRoot { try directory.begin(job: job) } }
+        let checkpointer = Checkpointer(runDirectory: directory.path, keep: job.int("checkpoint.keep"), world: world)
+        var history: [EpochMetrics] = []
+        var requeues = 0
+        let resumed = try checkpointToResume(runDirectory: directory.path)
+        if let (path, c) = resumed {
+            try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) }
+            history = restore(c, trainer: trainer, sync: sync)
+            // Slurm counts a job's requeues in SLURM_RESTART_COUNT; the checkpoint keeps the count across them.
+            requeues = max(c.state.requeueCount, environment["SLURM_RESTART_COUNT"].flatMap { Int($0) } ?? 0)
+            try world.agreeing { if world.isRoot { try directory.resume(job: job, history: history) } }
+            log?.write("resumed from \(path) at epoch \(c.state.epoch), step \(c.state.stepInEpoch) (global step \(c.state.globalStep)), written by \(c.state.worldSize) rank(s)")
+        } else {
+            try world.agreeing { if world.isRoot { try directory.begin(job: job) } }
+        }
         printer.startTable(job: job, model: model, spec: spec, train: train, test: test, stepsPerEpoch: steps,
                            directory: directory.path, extra: [
                                ("ranks", "\(world.size) (\(threads.localRanks) on this node) · gradients \(strategy.rawValue)"),
                            ], threads: "\(threads.threads) per rank (\(threads.reason))")
         if let warning = threads.oversubscription { printer.note(warning) }
+        if let (path, c) = resumed {
+            printer.note("resuming from \(path): epoch \(c.state.epoch), step \(c.state.stepInEpoch) of it (global step \(c.state.globalStep)), written by \(c.state.worldSize) rank(s)")
+        }
 
         // 3. Train; rank 0 writes one metrics row per epoch.
         var last: EpochMetrics?
@@ -138,11 +173,28 @@ public final class TrainingRun {
             log?.write("epoch \(metrics.epoch): \(metrics.seconds) s training, of which \(trainer.syncSeconds) s in gradient reduction and update; samples read from disk so far: train \(train.samplesRead), test \(test.samplesRead)")
             if self.world.isRoot { try directory.append(metrics) }
             self.printer.epoch(metrics, of: settings.epochs, elapsed: monotonicSeconds() - started)
+            history.append(metrics)
             last = metrics
         }
+        // Checkpoints every N steps or epochs; the last one saved, so that the end does not save it twice.
+        var savedStep = resumed?.contents.state.globalStep ?? -1
+        let save = { [unowned trainer] in
+            guard trainer.position.globalStep != savedStep else { return }
+            let c = try self.checkpointContents(trainer, sync: sync, history: history, requeues: requeues)
+            let path = try checkpointer.save(c, share: self.writeShare(sync))
+            savedStep = trainer.position.globalStep
+            log?.write("checkpoint \(path)")
+        }
+        switch every {
+        case .steps(let n): trainer.afterStep = { [unowned trainer] in if trainer.position.globalStep % n == 0 { try save() } }
+        case .epochs(let n): trainer.afterEpoch = { [unowned trainer] in if trainer.position.epoch % n == 0 { try save() } }
+        }
+        StopSignals.install()   // again, in case the library is used without the CLI (which installs them first)
+        trainer.shouldStop = { StopSignals.requested != 0 }
         let outcome: Trainer.Outcome
         do {
             outcome = try trainer.run()
+            try save()   // always at the end, and on a stop signal
         } catch {
             // The rank that failed records it (rank 0 may be killed by the abort before it could).
             let who = world.size > 1 ? "rank \(world.rank): " : ""
@@ -151,17 +203,21 @@ public final class TrainingRun {
             if world.size > 1 { MPIRuntime.fail("\(error)") }   // the other ranks are in a collective: abort them
             throw error
         }
-        // 4. The final model (momentum gathered from its shards), status and plots.
-        let momentum = sync.gatheredMomentum()
-        try world.agreeing {
-            guard world.isRoot else { return }
-            do {
-                try saveFinalModel(trainer, momentum: momentum, directory: directory)
-                try directory.finish(status: outcome == .stopped ? "stopped" : "finished", detail: "\(outcome)")
-            } catch {
-                try? directory.finish(status: "failed", detail: "\(error)")
-                throw error
+        // 4. A stop signal ends here (the checkpoint is written); otherwise the final model, status and plots.
+        if outcome == .stopped {
+            try world.agreeing {
+                if world.isRoot { try directory.finish(status: "stopped", detail: "signal \(StopSignals.requested) at global step \(trainer.position.globalStep); checkpoint written, resume to continue") }
             }
+            printer.note("descent: stopped by signal \(StopSignals.requested) at global step \(trainer.position.globalStep); checkpoint written in \(checkpointer.directory); run the same command to continue")
+            return Result(outcome: outcome, runDirectory: directory.path, last: last, parameterCount: model.parameterCount)
+        }
+        do {
+            try saveFinalModel(try checkpointContents(trainer, sync: sync, history: history, requeues: requeues),
+                               share: writeShare(sync), directory: directory)
+            try world.agreeing { if world.isRoot { try directory.finish(status: "finished", detail: "\(outcome)") } }
+        } catch {
+            if world.isRoot { try? directory.finish(status: "failed", detail: "\(error)") }
+            throw error
         }
         let plots = world.isRoot ? (try? RunReport.write(runDirectory: directory.path)) ?? [] : []
         printer.finish(outcome: outcome, last: last, directory: directory.path, plots: plots, seconds: monotonicSeconds() - started)

@@ -29,7 +29,14 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("debug-log"), help: ArgumentHelp("Every rank appends to DIR/rank-R.log: where it runs, its BLAS threads and shard, and per epoch its training time and the part spent in gradient reduction.", valueName: "DIR"))
     var debugLog: String?
 
+    @Option(help: ArgumentHelp("Where to continue from: auto (the run directory's newest valid checkpoint, if any; the default) or a checkpoint file.", valueName: "auto|PATH"))
+    var resume = "auto"
+
+    @Flag(name: .customLong("no-resume"), help: "Start over even if the run directory holds checkpoints (they are replaced as the new run writes its own).")
+    var noResume = false
+
     func run() throws {
+        StopSignals.install()   // before the data loads: a signal then stops the run at its first step boundary
         let environment = ProcessInfo.processInfo.environment
         let launcher = Launcher.detect(environment)
         // Every rank parses the job before MPI starts and fails the same way; only the launcher's rank 0 prints.
@@ -43,7 +50,9 @@ struct TrainCommand: ParsableCommand {
             run.checkSyncEvery = checkSync
             run.environment = environment
             run.debugLogDirectory = debugLog
-            _ = try run.execute()
+            run.resume = noResume ? .never : resume == "auto" ? .auto : .path(resume)
+            let result = try run.execute()
+            if result.outcome == .stopped { throw ExitCode(StopSignals.exitCode) }
         }
     }
 }

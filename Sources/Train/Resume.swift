@@ -1,0 +1,74 @@
+// Resume.swift — continuing a run from a checkpoint: which one (rank 0 chooses, every rank reads it), whether
+// it belongs to this job (same model, same data, same sample order), and putting its state back: parameters,
+// statistics, this rank's part of the momentum, the position in the epoch and the epoch's batch sums. At the
+// same rank count the continued run is bitwise the uninterrupted one; at another it follows the same samples.
+import Checkpoint
+import Distributed
+import Job
+import Layers
+import Report
+
+/// Where a run's state comes from.
+public enum ResumeMode: Equatable, Sendable {
+    /// The newest valid checkpoint in the run directory, if there is one; else a fresh start.
+    case auto
+    /// This checkpoint file (an error if it does not validate).
+    case path(String)
+    /// A fresh start, whatever the run directory holds.
+    case never
+}
+
+/// The job keys that must match for a checkpoint to continue this run: the model, the data and the order of
+/// the samples (a different batch size would change what a step is).
+let resumeKeys = ["data.set", "data.subset", "data.subset_mode", "data.test_subset", "data.normalize", "data.negative",
+                  "data.label_noise", "data.corruption", "data.corrupt_test", "run.seed", "optim.batch_size"]
+
+extension TrainingRun {
+    /// The checkpoint to continue from, read and validated on every rank, or nil for a fresh start.
+    func checkpointToResume(runDirectory: String) throws -> (path: String, contents: CheckpointContents)? {
+        let chosen: String = try world.agreeing {
+            guard world.isRoot else { return "" }
+            switch resume {
+            case .never: return ""
+            case .path(let path):
+                _ = try CheckpointFile.read(path)
+                return path
+            case .auto:
+                let found = Checkpointer.newestValid(in: runDirectory + "/checkpoints") { printer.note("descent: \($0)") }
+                return found?.path ?? ""
+            }
+        }
+        let path = world.broadcast(chosen)
+        guard !path.isEmpty else { return nil }
+        return (path, try world.agreeing { try CheckpointFile.read(path) })
+    }
+
+    /// Refuses a checkpoint from another model or another data set, naming both.
+    func checkCompatible(_ c: CheckpointContents, path: String, spec: ModelSpec, model: Model) throws {
+        guard c.modelSpec == spec.canonical, c.layout == model.layout else {
+            throw JobError("\(path) holds a checkpoint of model \(c.modelSpec), but \(job.source) trains \(spec.canonical); HINT: another run.name, or --no-resume to start over")
+        }
+        let stored = try Job(text: c.job, source: "\(path) (stored job)")
+        for key in resumeKeys where stored.values[key] != job.values[key] {
+            let was = stored.values[key].map { "\($0)" } ?? "unset", now = job.values[key].map { "\($0)" } ?? "unset"
+            throw JobError("\(path) was written with \(key) = \(was), but \(job.source) has \(key) = \(now): it trains on other data or in another order; HINT: another run.name, or --no-resume to start over")
+        }
+    }
+
+    /// Puts the checkpoint's state into the model, the momentum shard and the trainer; returns its metrics rows.
+    func restore(_ c: CheckpointContents, trainer: Trainer, sync: GradientSync) -> [EpochMetrics] {
+        let model = trainer.model
+        model.parameters.assign(c.parameters)
+        if model.state.count == c.buffers.count { model.state.assign(c.buffers) }
+        if let m = c.momentum, sync.momentum.count > 0 {
+            let range = sync.momentumRange
+            m.withUnsafeBufferPointer { sync.momentum.data.update(from: $0.baseAddress! + range.lowerBound, count: range.count) }
+        }
+        trainer.position = Trainer.Position(epoch: c.state.epoch, stepInEpoch: c.state.stepInEpoch, globalStep: c.state.globalStep)
+        // The epoch's batch sums so far are global: rank 0 carries them, the others start from zero, and the
+        // end-of-epoch reduction adds them up.
+        let s = c.state.batchSums
+        trainer.epochSums = world.isRoot ? .init(loss: s[0], correct: Int(s[1]), count: Int(s[2]), samples: Int(s[3])) : .init()
+        return c.metrics.compactMap { EpochMetrics(values: $0) }
+    }
+}
