@@ -43,10 +43,12 @@ public final class HDF5File {
         return HDF5File(path: path, id: id)
     }
 
-    /// The fix for the most common HDF5 failure on cluster file systems.
+    /// The fix for the most common HDF5 failure on cluster file systems, when the failure was a file lock
+    /// (errno ENOLCK, EAGAIN or ENOSYS from flock) and the user has not already chosen.
     private static func lockingHint() -> String {
-        getenv("HDF5_USE_FILE_LOCKING") == nil
-            ? "; HINT: on NFS or Lustre set HDF5_USE_FILE_LOCKING=FALSE" : ""
+        let lockError = [ENOLCK, EAGAIN, ENOSYS, EWOULDBLOCK].contains(errno)
+        return lockError && getenv("HDF5_USE_FILE_LOCKING") == nil
+            ? "; HINT: file locking failed: on NFS or Lustre set HDF5_USE_FILE_LOCKING=FALSE" : ""
     }
 
     /// Flushes and closes the file; further calls do nothing.

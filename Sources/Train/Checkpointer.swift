@@ -93,7 +93,7 @@ public final class Checkpointer {
             do {
                 return (path, try CheckpointFile.read(path))
             } catch {
-                report("skipping checkpoint \(path): \(error)")
+                report("\(error); using an older checkpoint")
             }
         }
         return nil

@@ -1,0 +1,126 @@
+// CheckpointTests.swift — checkpoints through the built executable: resume after an interruption gives the
+// uninterrupted run's bytes; a damaged newest checkpoint (bytes flipped in /params, the file truncated, `latest`
+// naming nothing) is reported in one line and the previous one is used; a checkpoint of another model or data
+// set, a directory, a non-HDF5 file are refused with one line; h5py reads every documented field.
+import Checkpoint
+import Foundation
+import Testing
+
+/// 240 samples in batches of 32: 8 steps per epoch; 3 epochs; a checkpoint every 4 steps, the last 10 kept.
+private func checkpointFixture() throws -> TrainingFixture {
+    try TrainingFixture(epochs: 3, extra: [("checkpoint", ["every = \"4 steps\"", "keep = 10"])])
+}
+
+private func parameters(_ path: String) throws -> [Float] { try CheckpointFile.read(path).parameters }
+
+/// Runs Debian's python3 (with python3-h5py) on `script` with `arguments`.
+private func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    p.arguments = ["-c", script] + arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+@Suite("checkpoints and resume")
+struct CheckpointTests {
+    @Test("a run resumed from its checkpoint ends with the uninterrupted run's parameters, byte for byte")
+    func resumeIsExact() async throws {
+        let f = try checkpointFixture()
+        try await f.train(["--set", "run.name=whole"])
+        let checkpoints = f.run("whole") + "/checkpoints"
+        #expect(try readText(checkpoints + "/latest") == "step-24.h5\n")
+        // Continue a copy of the run from step 12 (mid-epoch 2) in another directory.
+        try await f.train(["--set", "run.name=part", "--resume", checkpoints + "/step-12.h5"])
+        #expect(try parameters(f.run("part") + "/final.h5") == parameters(f.run("whole") + "/final.h5"))
+        #expect(try readText(f.run("part") + "/metrics.csv") .split(separator: "\n").count == 4)
+    }
+
+    @Test("a damaged newest checkpoint is reported and the previous one used", arguments: ["flipped", "truncated", "dangling latest"])
+    func damagedNewest(damage: String) async throws {
+        let f = try checkpointFixture()
+        try await f.train(["--set", "run.epochs=2"])          // checkpoints at steps 4, 8, 12, 16
+        let dir = f.run("tiny") + "/checkpoints", newest = dir + "/step-16.h5"
+        switch damage {
+        case "flipped":
+            let (status, offset) = try python("import h5py,sys; print(h5py.File(sys.argv[1],'r')['params'].id.get_offset())", [newest])
+            try #require(status == 0, "\(offset)")
+            let handle = try #require(FileHandle(forUpdatingAtPath: newest))
+            try handle.seek(toOffset: UInt64(offset.trimmingCharacters(in: .whitespacesAndNewlines))! + 100)
+            try handle.write(contentsOf: Data([0xFF, 0x00, 0xFF, 0x00]))
+            try handle.close()
+        case "truncated":
+            let size = try FileManager.default.attributesOfItem(atPath: newest)[.size] as! Int
+            #expect(truncate(newest, off_t(size / 2)) == 0)
+        default:
+            try "step-99.h5\n".write(toFile: dir + "/latest", atomically: true, encoding: .utf8)
+            try FileManager.default.removeItem(atPath: newest)
+        }
+        let outcome = try await f.train(["--set", "run.epochs=3"])
+        let notes = outcome.stdoutLines.filter { $0.hasPrefix("descent: ") && !$0.hasPrefix("descent: finished") }
+        if damage == "dangling latest" {
+            #expect(notes.count == 1 && notes[0].contains("step-99.h5, which does not exist"), "\(outcome)")
+        } else {
+            let reason = damage == "flipped" ? "checksum mismatch in /params" : "damaged or truncated"
+            #expect(notes.count == 1 && notes[0].hasPrefix("descent: \(newest): ") && notes[0].contains(reason)
+                    && notes[0].hasSuffix("using an older checkpoint"), "\(outcome)")
+        }
+        #expect(outcome.stdout.contains("resuming from \(dir)/step-12.h5"), "\(outcome)")
+        // The run continued from step 12: the same end as one that was never interrupted.
+        try await f.train(["--set", "run.epochs=3", "--set", "run.name=clean"])
+        #expect(try parameters(f.run("tiny") + "/final.h5") == parameters(f.run("clean") + "/final.h5"))
+    }
+
+    @Test("checkpoints that cannot continue this run are refused with one line", arguments: ["model", "data", "directory", "not hdf5", "missing"])
+    func refused(kind: String) async throws {
+        let f = try checkpointFixture()
+        try await f.train(["--set", "run.epochs=1"])
+        var path = f.run("tiny") + "/checkpoints/step-8.h5"
+        var extra: [String] = []
+        switch kind {
+        case "model": extra = ["--set", "model.hidden=[8]"]
+        case "data": extra = ["--set", "data.subset=100"]
+        case "directory": path = f.run("tiny") + "/checkpoints"
+        case "not hdf5": path = f.run("tiny") + "/job.toml"
+        default: path = f.run("tiny") + "/checkpoints/step-999.h5"
+        }
+        let outcome = try await descent(["train", f.job, "--set", "run.name=other", "--resume", path] + extra, in: f.scratch.path)
+        #expect(outcome.status == 1, "\(outcome)")
+        let lines = outcome.stderrLines
+        #expect(lines.count == 1 && lines[0].hasPrefix("descent: ") && lines[0].contains(path), "\(outcome)")
+        if kind == "model" { #expect(lines[0].contains("mlp(hidden=[16])") && lines[0].contains("mlp(hidden=[8])")) }
+        if kind == "data" { #expect(lines[0].contains("data.subset")) }
+        #expect(!exists(f.run("other") + "/final.h5"))
+    }
+
+    @Test("h5py reads every documented field and rebuilds the named tensors")
+    func h5pyReadsTheLayout() async throws {
+        let f = try checkpointFixture()
+        try await f.train(["--set", "run.epochs=1"])
+        let script = """
+        import h5py, sys, numpy as np
+        f = h5py.File(sys.argv[1], "r")
+        text = lambda v: v.decode() if isinstance(v, bytes) else v   # fixed-length strings come back as bytes
+        assert text(f.attrs["format"]) == "descent-checkpoint" and f.attrs["version"] == 1
+        for k in ["descent_version", "created"]: f.attrs[k]
+        for k in ["spec", "job", "classes"]: f["model"].attrs[k]
+        for k in ["epoch", "step_in_epoch", "global_step", "seed", "world_size", "learning_rate", "requeue_count"]: f["state"].attrs[k]
+        params = f["params"][()]
+        lay = f["model/layout"]
+        tensors = {n.decode(): params[o:o + int(np.prod(s[:r]))].reshape(s[:r]) for n, o, r, s in zip(lay["name"][()], lay["offset"][()], lay["rank"][()], lay["shape"][()])}
+        assert sum(t.size for t in tensors.values()) == params.size
+        assert f["optimizer/momentum"].shape == params.shape
+        assert text(f["metrics"].attrs["columns"]).split(",")[0] == "epoch"
+        for d in ["params", "optimizer/momentum", "buffers"]: f[d].attrs["crc32"]
+        print(" ".join(f"{n}{list(t.shape)}" for n, t in tensors.items()))
+        """
+        let (status, output) = try python(script, [f.run("tiny") + "/checkpoints/step-8.h5"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("fc1.weight[16, 784]") && output.contains("fc2.bias[10]"), "\(output)")
+    }
+}
