@@ -77,7 +77,8 @@ public final class TrainingRun {
         state.seed = trainer.settings.seed
         state.worldSize = world.size
         state.requeueCount = requeues
-        state.learningRate = Double(trainer.learningRate.rate(epoch: trainer.position.epoch, globalStep: trainer.position.globalStep))
+        let lr = trainer.learningRate.rate(epoch: trainer.position.epoch, globalStep: trainer.position.globalStep)
+        state.learningRate = Double("\(lr)")!   // the Float's shortest decimal form
         let sums = trainer.epochSums.reduced(over: world)
         state.batchSums = [sums.loss, Double(sums.correct), Double(sums.count), Double(sums.samples)]
         var c = CheckpointContents(

@@ -123,4 +123,20 @@ struct CheckpointTests {
         #expect(status == 0, "\(output)")
         #expect(output.contains("fc1.weight[16, 784]") && output.contains("fc2.bias[10]"), "\(output)")
     }
+
+    @Test("inspect: the state, every tensor with its shape, JSON for scripts; a run directory shows its newest checkpoint")
+    func inspect() async throws {
+        let f = try checkpointFixture()
+        try await f.train(["--set", "run.epochs=1"])
+        let text = try await descent(["inspect", f.run("tiny")], in: f.scratch.path)
+        #expect(text.succeeded, "\(text)")
+        #expect(text.stdoutLines.first == f.run("tiny") + "/checkpoints/step-8.h5: descent-checkpoint version 1")
+        #expect(text.stdout.contains("global step 8") && text.stdout.contains("fc1.weight  [16, 784]  norm "), "\(text)")
+        let json = try await descent(["inspect", f.run("tiny") + "/final.h5", "--json"], in: f.scratch.path)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json)")
+        #expect((object["state"] as? [String: Any])?["global_step"] as? Int == 8)
+        #expect((object["tensors"] as? [[String: Any]])?.count == 4)
+        let bad = try await descent(["inspect", f.job], in: f.scratch.path)
+        #expect(bad.status == 1 && bad.stderrLines == ["descent: \(f.job): not an HDF5 file (or truncated: its superblock is unreadable)"], "\(bad)")
+    }
 }

@@ -11,8 +11,10 @@ struct HelpCase: Sendable, CustomTestStringConvertible {
 }
 
 let helpCases: [HelpCase] = [
-    HelpCase(command: [], mentions: ["USAGE: descent <subcommand>", "train", "predict", "report", "data", "--help"]),
-    HelpCase(command: ["train"], mentions: ["USAGE: descent train <job>", "<job>", "--set <key=value>", "repeatable", "--quiet", "--help"]),
+    HelpCase(command: [], mentions: ["USAGE: descent <subcommand>", "train", "inspect", "predict", "report", "data", "--help"]),
+    HelpCase(command: ["train"], mentions: ["USAGE: descent train <job>", "<job>", "--set <key=value>", "repeatable", "--quiet",
+                                            "--check-sync <N>", "--debug-log <DIR>", "--resume <auto|PATH>", "--no-resume", "mpirun", "--help"]),
+    HelpCase(command: ["inspect"], mentions: ["USAGE: descent inspect <checkpoint>", "<checkpoint>", "--json", "final.h5", "--help"]),
     HelpCase(command: ["predict"], mentions: ["USAGE: descent predict <model>", "<model>", "--data <data>", "--labels <labels>",
                                               "--out <out>", "predictions.csv", "id,label", "--help"]),
     HelpCase(command: ["report"], mentions: ["USAGE: descent report <run-directory>", "<run-directory>", "metrics.csv", "--help"]),
