@@ -41,7 +41,7 @@ let package = Package(
         ]),
 
         // Benchmarks (not tests): bench/README.md.
-        .executableTarget(name: "descent-bench", dependencies: ["Tensor", "Layers", "Optim", "COpenBLAS", "Train", "Job", "Data", "Distributed"],
+        .executableTarget(name: "descent-bench", dependencies: ["Tensor", "Layers", "Optim", "COpenBLAS", "Train", "Job", "Data", "Distributed", "Checkpoint"],
                           path: "bench/Sources/descent-bench"),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

@@ -10,7 +10,7 @@
 set -euo pipefail
 bin="$(realpath "${1:-.build/release/descent}")"
 kills="${KILLS:-3}"; signals="${SIGNALS:-2}"; epochs="${EPOCHS:-5}"   # the long form wants EPOCHS=25
-work="$(mktemp -d)"; trap 'pkill -9 -f "^$bin train $work/job.toml" 2>/dev/null; rm -rf "$work"' EXIT
+work="$(mktemp -d)"; trap 'pkill -9 -f "^$bin train $work/job.toml" 2>/dev/null || true; rm -rf "$work"' EXIT
 python=/usr/bin/python3   # Debian's, with python3-h5py
 
 cat > "$work/job.toml" <<EOF

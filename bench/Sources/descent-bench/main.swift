@@ -8,6 +8,7 @@
 //   descent-bench sweep --widths H… --n 4000 --epochs E    µs/step of MLP 784-H-10 on a 4,000-image subset (JSON lines)
 //   descent-bench peak --threads T…                  cblas_sgemm 1024³ GFLOP/s (JSON lines)
 //   mpirun -np P descent-bench reduction [--out FILE]  µs per gradient reduction + update, sharded vs allreduce
+//   mpirun -np 2 descent-bench checkpoint [--mib M]   checkpoint write bandwidth against dd conv=fdatasync
 // epoch, sweep and peak are Descent's side of bench/compare.sh (the side-by-side comparison with PyTorch CPU).
 #if canImport(Glibc)
 import Glibc
@@ -49,6 +50,11 @@ case "sweep":
     }
 case "reduction":
     failing { try ReductionBenchmark.run(reps: Int(option("--reps") ?? "") ?? 50, out: option("--out")) }
+case "checkpoint":
+    failing {
+        try CheckpointBenchmark.run(megabytes: Int(option("--mib") ?? "") ?? 64, reps: Int(option("--reps") ?? "") ?? 7,
+                                    directory: option("--dir") ?? "bench/results", out: option("--out"))
+    }
 case "peak":
     TrainingBenchmark.peak(threads: integers("--threads") ?? [1, 2], reps: Int(option("--reps") ?? "") ?? 20)
 default:
@@ -66,6 +72,8 @@ default:
                 + E timed epochs (default 5, ≥ 3) per width; median µs/step as JSON lines
     usage: descent-bench peak [--threads T…] [--reps N]
       peak      cblas_sgemm 1024³ GFLOP/s at each thread count (default 1 2); JSON lines
+    usage: mpirun -np 2 descent-bench checkpoint [--mib 64] [--reps N] [--dir DIR] [--out FILE]
+      checkpoint  write bandwidth of a checkpoint of M MiB of state against dd conv=fdatasync, same disk (DIR)
     usage: mpirun -np P descent-bench reduction [--reps N] [--out FILE]
       reduction µs per gradient reduction + SGD update of 1K…4M floats, sharded against allreduce
     """)
