@@ -76,7 +76,8 @@ struct CheckpointTests {
         #expect(try parameters(f.run("tiny") + "/final.h5") == parameters(f.run("clean") + "/final.h5"))
     }
 
-    @Test("checkpoints that cannot continue this run are refused with one line", arguments: ["model", "data", "directory", "not hdf5", "missing"])
+    @Test("checkpoints that cannot continue this run are refused with one line",
+          arguments: ["model", "data", "directory", "not hdf5", "missing", "version"])
     func refused(kind: String) async throws {
         let f = try checkpointFixture()
         try await f.train(["--set", "run.epochs=1"])
@@ -87,6 +88,9 @@ struct CheckpointTests {
         case "data": extra = ["--set", "data.subset=100"]
         case "directory": path = f.run("tiny") + "/checkpoints"
         case "not hdf5": path = f.run("tiny") + "/job.toml"
+        case "version":
+            let (status, output) = try python("import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f.attrs['version']=99", [path])
+            try #require(status == 0, "\(output)")
         default: path = f.run("tiny") + "/checkpoints/step-999.h5"
         }
         let outcome = try await descent(["train", f.job, "--set", "run.name=other", "--resume", path] + extra, in: f.scratch.path)
@@ -95,6 +99,7 @@ struct CheckpointTests {
         #expect(lines.count == 1 && lines[0].hasPrefix("descent: ") && lines[0].contains(path), "\(outcome)")
         if kind == "model" { #expect(lines[0].contains("mlp(hidden=[16])") && lines[0].contains("mlp(hidden=[8])")) }
         if kind == "data" { #expect(lines[0].contains("data.subset")) }
+        if kind == "version" { #expect(lines[0].contains("format version 99")) }
         #expect(!exists(f.run("other") + "/final.h5"))
     }
 
