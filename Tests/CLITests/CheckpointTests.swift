@@ -103,7 +103,7 @@ struct CheckpointTests {
         #expect(!exists(f.run("other") + "/final.h5"))
     }
 
-    @Test("h5py reads every documented field and rebuilds the named tensors")
+    @Test("h5py and h5dump -H read every documented field; h5py rebuilds the named tensors")
     func h5pyReadsTheLayout() async throws {
         let f = try checkpointFixture()
         try await f.train(["--set", "run.epochs=1"])
@@ -127,6 +127,21 @@ struct CheckpointTests {
         let (status, output) = try python(script, [f.run("tiny") + "/checkpoints/step-8.h5"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("fc1.weight[16, 784]") && output.contains("fc2.bias[10]"), "\(output)")
+
+        // h5dump -H (Debian hdf5-tools) lists every documented group, dataset and attribute.
+        let dump = Process()
+        dump.executableURL = URL(fileURLWithPath: "/usr/bin/h5dump")
+        dump.arguments = ["-H", f.run("tiny") + "/checkpoints/step-8.h5"]
+        let pipe = Pipe()
+        dump.standardOutput = pipe
+        try dump.run()
+        let header = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        dump.waitUntilExit()
+        #expect(dump.terminationStatus == 0)
+        for name in ["ATTRIBUTE \"format\"", "GROUP \"model\"", "GROUP \"layout\"", "DATASET \"params\"", "GROUP \"optimizer\"",
+                     "DATASET \"momentum\"", "GROUP \"state\"", "ATTRIBUTE \"global_step\"", "DATASET \"metrics\"", "ATTRIBUTE \"crc32\""] {
+            #expect(header.contains(name), "h5dump -H lacks \(name)")
+        }
     }
 
     @Test("inspect: the state, every tensor with its shape, JSON for scripts; a run directory shows its newest checkpoint")
