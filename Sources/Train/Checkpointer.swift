@@ -36,7 +36,12 @@ public final class Checkpointer {
                 unlink(temporary)
             }
         }
-        try world.agreeing { try CheckpointFile.write(contents, to: temporary, share: share) }
+        do {
+            try world.agreeing { try CheckpointFile.write(contents, to: temporary, share: share) }
+        } catch {
+            if world.isRoot { unlink(temporary) }   // a partial file must not fill the disk further
+            throw error
+        }
         try world.agreeing {
             guard world.isRoot else { return }
             try fsyncFile(temporary)
