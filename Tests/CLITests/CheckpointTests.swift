@@ -159,4 +159,16 @@ struct CheckpointTests {
         let bad = try await descent(["inspect", f.job], in: f.scratch.path)
         #expect(bad.status == 1 && bad.stderrLines == ["descent: \(f.job): not an HDF5 file (or truncated: its superblock is unreadable)"], "\(bad)")
     }
+
+    @Test("only the newest checkpoint.keep checkpoints stay, plus those marked with a .keep file")
+    func retention() async throws {
+        let f = try TrainingFixture(epochs: 2, extra: [("checkpoint", ["every = \"2 steps\"", "keep = 2"])])
+        try await f.train(["--set", "run.epochs=1"])                     // checkpoints at steps 2, 4, 6, 8
+        let dir = f.run("tiny") + "/checkpoints"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["latest", "step-6.h5", "step-8.h5"])
+        try "".write(toFile: dir + "/step-6.h5.keep", atomically: true, encoding: .utf8)
+        try await f.train(["--set", "run.epochs=2"])                     // resumes at 8; checkpoints 10 … 16
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+                == ["latest", "step-14.h5", "step-16.h5", "step-6.h5", "step-6.h5.keep"])
+    }
 }
