@@ -177,13 +177,16 @@ public final class TrainingRun {
             history.append(metrics)
             last = metrics
         }
-        // Checkpoints every N steps or epochs; the last one saved, so that the end does not save it twice.
-        var savedStep = resumed?.contents.state.globalStep ?? -1
+        // Checkpoints every N steps or epochs; the position last saved, so that the end does not save it twice. (A
+        // step checkpoint on an epoch's last step is written again once the epoch is evaluated: same name, with
+        // the epoch's metrics.)
+        var saved = resumed.map { Trainer.Position(epoch: $0.contents.state.epoch, stepInEpoch: $0.contents.state.stepInEpoch,
+                                                     globalStep: $0.contents.state.globalStep) }
         let save = { [unowned trainer] in
-            guard trainer.position.globalStep != savedStep else { return }
+            guard trainer.position != saved else { return }
             let c = try self.checkpointContents(trainer, sync: sync, history: history, requeues: requeues)
             let path = try checkpointer.save(c, share: self.writeShare(sync))
-            savedStep = trainer.position.globalStep
+            saved = trainer.position
             log?.write("checkpoint \(path)")
         }
         switch every {
