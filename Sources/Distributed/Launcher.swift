@@ -32,6 +32,13 @@ public struct Launcher: Equatable, Sendable {
     /// True on the process that should print before MPI starts (rank 0 of the launcher, or the only one).
     public var printsBeforeMPI: Bool { (rank ?? 0) == 0 }
 
+    /// A one-line explanation, before MPI starts, when srun started several tasks without PMIx (`--mpi=none`
+    /// or pmi2): Open MPI could not form one job from them.
+    public func missingPMIx(_ env: [String: String]) -> String? {
+        guard kind == .srun, let tasks, tasks > 1, env["PMIX_RANK"] == nil else { return nil }
+        return "srun started \(tasks) tasks without PMIx, so MPI cannot join them into one job. HINT: srun --mpi=pmix (see `srun --mpi=list`), or set MpiDefault=pmix in slurm.conf"
+    }
+
     /// A one-line explanation when the launcher started several tasks but MPI formed a 1-rank world: each task
     /// would train its own copy of the model. Nil when the two agree.
     public func mismatch(mpiSize: Int) -> String? {

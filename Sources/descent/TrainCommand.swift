@@ -43,6 +43,7 @@ struct TrainCommand: ParsableCommand {
         try failing(printing: launcher.printsBeforeMPI) {
             guard checkSync >= 0 else { throw CommandError("--check-sync must be ≥ 0, got \(checkSync)") }
             let job = try Job(path: job, overrides: overrides)
+            if let problem = launcher.missingPMIx(environment) { throw CommandError(problem) }
             let world = MPIRuntime.start()
             defer { MPIRuntime.finish() }
             if let problem = launcher.mismatch(mpiSize: world.size) { throw CommandError(problem) }

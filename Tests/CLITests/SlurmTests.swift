@@ -172,6 +172,18 @@ struct SlurmClusterTests {
         #expect(show.contains("JobState=FAILED") && show.contains("Restarts=0"), "\(show)")
     }
 
+    @Test("srun without PMIx: one line with the HINT, instead of two 1-rank copies of the run")
+    func srunWithoutPMIx() async throws {
+        let scratch = try Scratch()
+        let job = try slurmJob(scratch, name: "nopmix")
+        let binary = try DescentBinary.require()
+        let (status, output) = shell("cd \(scratch.path) && srun -N 1 -n 2 --mpi=none \(binary) train \(job) 2>&1")
+        #expect(status != 0)
+        let ours = output.split(separator: "\n").filter { $0.hasPrefix("descent:") }
+        #expect(ours.count == 1 && ours[0].contains("HINT: srun --mpi=pmix"), "\(output)")
+        #expect(!exists(scratch.file("runs/nopmix")))
+    }
+
     @Test("a 4-task job array: each task trains its own run (name-i, seed + i) to the end")
     func array() async throws {
         let scratch = try Scratch()
