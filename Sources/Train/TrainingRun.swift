@@ -177,9 +177,9 @@ public final class TrainingRun {
             history.append(metrics)
             last = metrics
         }
-        // Checkpoints every N steps or epochs; the position last saved, so that the end does not save it twice. (A
-        // step checkpoint on an epoch's last step is written again once the epoch is evaluated: same name, with
-        // the epoch's metrics.)
+        // Checkpoints every N steps or epochs; the position last saved, so that the end does not save it twice. A
+        // checkpoint taken after an epoch's last step but before its evaluation resumes into that evaluation; the
+        // run's final position (after the last evaluation) is always saved, under the same step number.
         var saved = resumed.map { Trainer.Position(epoch: $0.contents.state.epoch, stepInEpoch: $0.contents.state.stepInEpoch,
                                                      globalStep: $0.contents.state.globalStep) }
         let save = { [unowned trainer] in
