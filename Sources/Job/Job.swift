@@ -105,7 +105,7 @@ public struct Job: Equatable, Sendable {
 
     // MARK: - Conversion and checks
 
-    static func convert(_ v: TOMLValueConvertible, key: String, at place: String) throws -> JobValue {
+    public static func convert(_ v: TOMLValueConvertible, key: String, at place: String) throws -> JobValue {
         switch v.type {
         case .int: return .int(v.int!)
         case .double: return .double(v.double!)

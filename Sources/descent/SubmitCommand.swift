@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Job
 import Slurm
+import Sweep
 
 struct SubmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +19,7 @@ struct SubmitCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The job file (TOML).")
+    @Argument(help: "The job file (TOML), or a sweep file (then with --array: one array task per run, or per share of runs).")
     var job: String
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a key of the job file (repeatable), as for descent train.", valueName: "key=value"))
@@ -32,12 +33,14 @@ struct SubmitCommand: ParsableCommand {
     @Option(help: "Account (slurm.account).") var account: String?
     @Option(help: "srun (PMIx) or mpirun inside the allocation (slurm.launcher).") var launcher: String?
     @Option(help: "Seconds before the time limit at which Slurm sends SIGUSR1 (slurm.signal_seconds).") var signal: Int?
-    @Option(help: ArgumentHelp("A job array of N runs of the job: task i trains RUN-i with seed + i.", valueName: "N")) var array: Int?
+    @Option(help: ArgumentHelp("A job array of N runs of the job: task i trains RUN-i with seed + i. For a sweep file: N tasks share the runs (default: one task per run).", valueName: "N")) var array: Int?
+    @Option(name: .customLong("max-parallel"), help: "At most K array tasks run at once (--array=0-(N-1)%K).") var maxParallel: Int?
     @Option(help: "A batch-script template of your own ({{placeholders}} as in slurm/srun.sbatch).") var template: String?
     @Flag(name: .customLong("dry-run"), help: "Print the batch script; submit nothing.") var dryRun = false
 
     func run() throws {
         try failing {
+            if isSweepFile(self.job) { return try submitSweep() }
             var job = try Job(path: self.job, overrides: overrides)
             let flags: [(String, String?)] = [
                 ("slurm.nodes", nodes.map(String.init)), ("slurm.ntasks_per_node", ntasksPerNode.map(String.init)),
@@ -62,7 +65,7 @@ struct SubmitCommand: ParsableCommand {
             if let a = job.optionalString("slurm.account") { directives.append("#SBATCH --account=\(a)") }
             var log = run + "/slurm/slurm-%j.out"
             if let array {
-                directives.append("#SBATCH --array=0-\(array - 1)")
+                directives.append("#SBATCH --array=0-\(array - 1)\(maxParallel.map { "%\($0)" } ?? "")")
                 log = run + "/slurm/slurm-%A_%a.out"
                 trainArguments += ["--set", "\"run.name=\(job.string("run.name"))-${SLURM_ARRAY_TASK_ID}\"",
                                    "--set", "\"run.seed=$(( \(job.int("run.seed")) + SLURM_ARRAY_TASK_ID ))\""]
@@ -72,8 +75,9 @@ struct SubmitCommand: ParsableCommand {
                 "ntasks_per_node": "\(job.int("slurm.ntasks_per_node"))", "cpus_per_task": "\(job.int("slurm.cpus_per_task"))",
                 "time": job.string("slurm.time"), "signal_seconds": "\(job.int("slurm.signal_seconds"))",
                 "max_requeues": "\(job.int("slurm.max_requeues"))", "log": log,
-                "descent": BatchScript.quoted(executablePath()), "job": BatchScript.quoted(URL(fileURLWithPath: self.job).standardizedFileURL.path),
-                "train_arguments": trainArguments.joined(separator: " "), "extra_directives": directives.joined(separator: "\n"),
+                "descent": BatchScript.quoted(executablePath()),
+                "command": "train \(BatchScript.quoted(URL(fileURLWithPath: self.job).standardizedFileURL.path)) " + trainArguments.joined(separator: " "),
+                "extra_directives": directives.joined(separator: "\n"),
             ]
             let script = try BatchScript.render(text, values: values, source: templatePath)
             if dryRun { print(script, terminator: ""); return }
@@ -91,6 +95,58 @@ struct SubmitCommand: ParsableCommand {
             print("log: \(log.replacingOccurrences(of: "%j", with: id).replacingOccurrences(of: "%A", with: id))")
             print("run directory: \(run)\(array != nil ? "-<task>" : "") (descent status \(run))")
         }
+    }
+
+    /// A sweep file has a top-level `job` key (a job file has only tables).
+    private func isSweepFile(_ path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { $0.hasPrefix("job ") || $0.hasPrefix("job=") }
+    }
+
+    /// A sweep as one Slurm job array: every task runs `descent sweep` and trains its share of the runs; the
+    /// sweep's [slurm] resources come from the base job (and the flags).
+    private func submitSweep() throws {
+        let spec = try SweepSpec(path: self.job)
+        guard var base = spec.runs.first?.job else { throw CommandError("\(self.job): the sweep has no runs") }
+        let flags: [(String, String?)] = [
+            ("slurm.nodes", nodes.map(String.init)), ("slurm.ntasks_per_node", ntasksPerNode.map(String.init)),
+            ("slurm.cpus_per_task", cpusPerTask.map(String.init)), ("slurm.time", time.map { "\"\($0)\"" }),
+            ("slurm.partition", partition.map { "\"\($0)\"" }), ("slurm.account", account.map { "\"\($0)\"" }),
+            ("slurm.launcher", launcher.map { "\"\($0)\"" }), ("slurm.signal_seconds", signal.map(String.init)),
+        ]
+        for (key, value) in flags { if let value { try base.set(key, toTOML: value, origin: "--\(key.dropFirst(6))") } }
+        let tasks = array ?? spec.runs.count
+        guard tasks >= 1 else { throw CommandError("--array must be ≥ 1, got \(tasks)") }
+        let templatePath = template ?? packageFile("slurm/\(base.string("slurm.launcher")).sbatch")
+        guard let text = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
+            throw CommandError("\(templatePath): cannot read the batch-script template")
+        }
+        var directives = ["#SBATCH --array=0-\(tasks - 1)\(maxParallel.map { "%\($0)" } ?? "")"]
+        if let p = base.optionalString("slurm.partition") { directives.append("#SBATCH --partition=\(p)") }
+        if let a = base.optionalString("slurm.account") { directives.append("#SBATCH --account=\(a)") }
+        let log = spec.directory + "/slurm/slurm-%A_%a.out"
+        let values: [String: String] = [
+            "job_name": spec.name, "nodes": "\(base.int("slurm.nodes"))", "ntasks_per_node": "\(base.int("slurm.ntasks_per_node"))",
+            "cpus_per_task": "\(base.int("slurm.cpus_per_task"))", "time": base.string("slurm.time"),
+            "signal_seconds": "\(base.int("slurm.signal_seconds"))", "max_requeues": "\(base.int("slurm.max_requeues"))", "log": log,
+            "descent": BatchScript.quoted(executablePath()),
+            "command": "sweep \(BatchScript.quoted(URL(fileURLWithPath: self.job).standardizedFileURL.path))",
+            "extra_directives": directives.joined(separator: "\n"),
+        ]
+        let script = try BatchScript.render(text, values: values, source: templatePath)
+        if dryRun { print(script, terminator: ""); return }
+        let available = try Sbatch.nodes(partition: base.optionalString("slurm.partition"))
+        guard base.int("slurm.nodes") <= available else {
+            throw CommandError("\(base.int("slurm.nodes")) nodes requested but partition \(base.optionalString("slurm.partition") ?? "(default)") has \(available); nothing submitted")
+        }
+        try makeDirectory(spec.directory + "/slurm")
+        let path = spec.directory + "/slurm/sweep.sbatch"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let id = try Sbatch.submit(path)
+        try (id + "\n").write(toFile: spec.directory + "/slurm/job-id", atomically: true, encoding: .utf8)
+        print("submitted job array \(id) (\(tasks) task(s)\(maxParallel.map { ", at most \($0) at once" } ?? "")): \(path)")
+        print("logs: \(spec.directory)/slurm/slurm-\(id)_<task>.out")
+        print("results: \(spec.directory)/results.csv (descent report \(spec.directory))")
     }
 
     /// The running executable, absolute (the batch script runs it on the compute nodes).
