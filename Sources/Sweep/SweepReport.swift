@@ -1,0 +1,67 @@
+// SweepReport.swift — `descent report SWEEP_DIR`: the figures a sweep exists for, from results.csv and the runs'
+// metrics. capacity.svg: train and test error against parameter count (log x; means over the runs of equal size,
+// e.g. seeds), with the interpolation threshold n·K marked; loss.svg: the same for the losses; epochs.svg (when
+// the grid varies a corruption or label noise): training error against epoch, one line per value; results.md:
+// the table in Markdown.
+import Foundation
+import Report
+
+public enum SweepReport {
+    /// Writes the figures and the table into `directory`; returns their paths.
+    public static func write(directory: String, threshold: Double?) throws -> [String] {
+        let csv = directory + "/results.csv"
+        guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else { throw SweepError("\(csv): no such file (is \(directory) a sweep directory?)") }
+        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        guard let header = lines.first, lines.count > 1 else { throw SweepError("\(csv): no results yet") }
+        let rows = lines.dropFirst().filter { $0.count == header.count }
+        func column(_ name: String) -> [Double] {
+            guard let i = header.firstIndex(of: name) else { return [] }
+            return rows.map { Double($0[i]) ?? .nan }
+        }
+        let name = URL(fileURLWithPath: directory).lastPathComponent
+        let parameters = column("parameters")
+        var written: [String] = []
+        for (file, what, train, test) in [("capacity.svg", "error (%)", "train_error", "test_error"), ("loss.svg", "loss", "train_loss", "test_loss")] {
+            let scale = what.hasPrefix("error") ? 100.0 : 1.0
+            var chart = LineChart(title: "\(what.hasPrefix("error") ? "Error" : "Loss") against model size — \(name)",
+                                  xLabel: "parameters", yLabel: what, xScale: .logarithmic)
+            for (label, key) in [("train", train), ("test", test)] {
+                let means = meanBy(parameters, column(key))
+                chart.series.append(.init(label, x: means.map(\.0), y: means.map { $0.1 * scale }))
+            }
+            if let threshold { chart.markers.append(.init(x: threshold, label: "n·K = \(Int(threshold))")) }
+            if what.hasPrefix("error") { chart.yRange = 0...max(1, (chart.series.flatMap { $0.points.map(\.y) }.filter(\.isFinite).max() ?? 1)) }
+            try chart.svg().write(toFile: directory + "/" + file, atomically: true, encoding: .utf8)
+            written.append(directory + "/" + file)
+        }
+        // Training error against epoch for each corruption (or label-noise level), averaged over its runs.
+        if let key = ["data.corruption", "data.label_noise"].first(where: { header.contains($0) }), let k = header.firstIndex(of: key) {
+            var chart = LineChart(title: "Training error against epoch — \(name)", xLabel: "epoch", yLabel: "training error (%)")
+            let values = Array(Set(rows.map { $0[k] })).sorted()
+            for value in values {
+                var sums: [Int: (Double, Int)] = [:]
+                for row in rows where row[k] == value {
+                    guard let table = try? MetricsTable.load(directory + "/runs/" + row[0] + "/metrics.csv") else { continue }
+                    for m in table.rows { if let e = m.trainError ?? m.batchError { sums[m.epoch, default: (0, 0)].0 += e; sums[m.epoch, default: (0, 0)].1 += 1 } }
+                }
+                let epochs = sums.keys.sorted()
+                chart.series.append(.init("\(key.split(separator: ".").last!) = \(value)", x: epochs.map(Double.init), y: epochs.map { sums[$0]!.0 / Double(sums[$0]!.1) * 100 }))
+            }
+            chart.yRange = 0...100
+            try chart.svg().write(toFile: directory + "/epochs.svg", atomically: true, encoding: .utf8)
+            written.append(directory + "/epochs.svg")
+        }
+        var md = "# \(name)\n\n| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
+        for row in rows { md += "| " + row.map { Double($0).map { String(format: "%.4g", $0) } ?? $0 }.joined(separator: " | ") + " |\n" }
+        try md.write(toFile: directory + "/results.md", atomically: true, encoding: .utf8)
+        written.append(directory + "/results.md")
+        return written
+    }
+
+    /// Mean of `y` for each distinct `x`, sorted by x (NaNs skipped).
+    static func meanBy(_ x: [Double], _ y: [Double]) -> [(Double, Double)] {
+        var sums: [Double: (Double, Int)] = [:]
+        for (a, b) in zip(x, y) where a.isFinite && b.isFinite { sums[a, default: (0, 0)].0 += b; sums[a, default: (0, 0)].1 += 1 }
+        return sums.keys.sorted().map { ($0, sums[$0]!.0 / Double(sums[$0]!.1)) }
+    }
+}
