@@ -94,7 +94,10 @@ public struct Job: Equatable, Sendable {
 
     /// Sets `key` to a value, checked against the schema.
     public mutating func set(_ key: String, to value: JobValue, origin: String) throws {
-        guard let spec = Schema.byKey[key] else { throw JobError("\(origin): unknown key '\(key)'") }
+        guard let spec = Schema.byKey[key] else {
+            let hint = Schema.suggestion(for: key).map { " (did you mean '\($0)'?)" } ?? ""
+            throw JobError("\(origin): unknown key '\(key)'\(hint)")
+        }
         try set(key, to: value, origin: origin, spec: spec)
     }
 

@@ -1,0 +1,125 @@
+// SweepTests.swift — `descent sweep` through the built executable: a sweep of 8 small runs on real Fashion-MNIST
+// under mpirun -np 4 with groups of 1 and of 2 ranks, killed part-way and run again, ends with every run
+// finished exactly once and one results row per run; the same sweep as a Slurm job array gives the same table;
+// sweep-file errors are one line each.
+import Foundation
+import Testing
+
+private let fashionMNIST = "/usr/share/datasets/fashion-mnist"
+
+/// 8 runs: widths 4, 8, 16, 32 × seeds 0, 1, on 600 images for 6 epochs.
+private func smallSweep(_ scratch: Scratch, ranksPerRun: Int, output: String) throws -> String {
+    let base = scratch.file("base.toml"), sweep = scratch.file("small-\(ranksPerRun).toml")
+    try jobText([
+        ("run", ["epochs = 6"]),
+        ("data", ["path = \"\(fashionMNIST)\"", "subset = 600", "test_subset = 300"]),
+        ("model", ["architecture = \"mlp\"", "hidden = [8]"]),
+        ("eval", ["train = true"]),
+        ("checkpoint", ["every = \"4 steps\""]),
+        ("slurm", ["nodes = 1", "ntasks_per_node = \(ranksPerRun)"]),
+    ]).write(toFile: base, atomically: true, encoding: .utf8)
+    try """
+    job = "base.toml"
+    name = "small"
+    output = "\(output)"
+    ranks_per_run = \(ranksPerRun)
+    [grid]
+    "model.hidden" = { from = 4, to = 32, count = 4, scale = "log" }
+    "run.seed" = [0, 1]
+    """.write(toFile: sweep, atomically: true, encoding: .utf8)
+    return sweep
+}
+
+private func resultRows(_ directory: String) throws -> [[String]] {
+    try readText(directory + "/results.csv").split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+}
+
+private func kill9(_ pattern: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+    p.arguments = ["-9", "-f", pattern]
+    try? p.run()
+    p.waitUntilExit()
+}
+
+@Suite("descent sweep", .serialized, .enabled(if: FileManager.default.fileExists(atPath: fashionMNIST)))
+struct SweepTests {
+    @Test("8 runs on 4 ranks in groups of 1 and of 2, killed part-way and rerun: every run once, one row each",
+          arguments: [1, 2])
+    func killedAndRerun(ranksPerRun: Int) async throws {
+        let scratch = try Scratch()
+        let sweep = try smallSweep(scratch, ranksPerRun: ranksPerRun, output: scratch.file("out"))
+        let binary = try DescentBinary.require()
+        let first = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 120, launcher: ["mpirun", "-np", "4", "--oversubscribe"]) { _ in
+            // Kill every rank once the first results are in: some runs done, some half-way, some not started.
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if ((try? readText(scratch.file("out/small/results.csv"))) ?? "").split(separator: "\n").count >= 3 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            kill9("^\(binary) sweep \(sweep)")
+        }
+        #expect(!first.succeeded)
+        let partial = try resultRows(scratch.file("out/small")).count
+        #expect(partial >= 2 && partial < 8, "killed after \(partial) of 8 runs")
+
+        let second = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 180, launcher: ["mpirun", "-np", "4", "--oversubscribe"])
+        #expect(second.succeeded, "\(second)")
+        let rows = try resultRows(scratch.file("out/small"))
+        #expect(rows.count == 8 && Set(rows.map { $0[0] }).count == 8, "\(rows.map { $0[0] })")
+        #expect(second.stdout.contains("\(8 - partial) run(s) trained"), "\(second)")
+        for row in rows {
+            #expect(try readText(scratch.file("out/small/runs/\(row[0])/status.json")).contains("\"finished\""))
+        }
+        // Run again: nothing left to do.
+        let third = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 60, launcher: ["mpirun", "-np", "2"])
+        #expect(third.stdout.contains("0 run(s) trained, 0 failed, 8 already done"), "\(third)")
+        #expect(try resultRows(scratch.file("out/small")).count == 8)
+    }
+
+    @Test("the same sweep as a Slurm job array gives the same table", .enabled(if: SweepTests.clusterUp))
+    func slurmArray() async throws {
+        let scratch = try Scratch()
+        let local = try smallSweep(scratch, ranksPerRun: 1, output: scratch.file("local"))
+        let first = try await descent(["sweep", local], in: scratch.path, timeLimit: 120, launcher: ["mpirun", "-np", "2"])
+        try #require(first.succeeded, "\(first)")
+        let array = try smallSweep(scratch, ranksPerRun: 1, output: scratch.file("array"))
+        let submitted = try await descent(["submit", array, "--max-parallel", "4"], in: scratch.path)
+        try #require(submitted.succeeded, "\(submitted)")
+        let deadline = Date().addingTimeInterval(150)
+        while Date() < deadline, ((try? resultRows(scratch.file("array/small")))?.count ?? 0) < 8 { try await Task.sleep(for: .milliseconds(300)) }
+        // The deterministic columns (all but the wall time) agree row by row.
+        func table(_ dir: String) throws -> [String] { try resultRows(dir).map { ($0.prefix(10) + [$0[11]]).joined(separator: ",") }.sorted() }
+        #expect(try table(scratch.file("array/small")) == table(scratch.file("local/small")))
+    }
+
+    @Test("sweep-file errors: one line naming the file", arguments: ["unknown key", "no job", "bad range", "bad grid key", "groups"])
+    func badSweep(kind: String) async throws {
+        let scratch = try Scratch()
+        try jobText([("run", ["epochs = 1"])]).write(toFile: scratch.file("base.toml"), atomically: true, encoding: .utf8)
+        var text = "job = \"base.toml\"\n[grid]\n\"run.seed\" = [0, 1]\n"
+        var launcher: [String] = []
+        var expected = ""
+        switch kind {
+        case "unknown key": text = "jobs = \"base.toml\"\n"; expected = "unknown key 'jobs'"
+        case "no job": text = "[grid]\n\"run.seed\" = [0]\n"; expected = "'job' (the base job file) is missing"
+        case "bad range": text = "job = \"base.toml\"\n[grid]\n\"model.hidden\" = { from = 0, to = 8, count = 3, scale = \"log\" }\n"; expected = "a log range needs from, to > 0"
+        case "bad grid key": text = "job = \"base.toml\"\n[grid]\n\"optim.momentun\" = [0.9]\n"; expected = "did you mean 'optim.momentum'"
+        default: text = "job = \"base.toml\"\nranks_per_run = 2\n[grid]\n\"run.seed\" = [0]\n"; launcher = ["mpirun", "-np", "3", "--oversubscribe"]; expected = "3 ranks cannot form groups of ranks_per_run = 2"
+        }
+        try text.write(toFile: scratch.file("s.toml"), atomically: true, encoding: .utf8)
+        let outcome = try await descent(["sweep", scratch.file("s.toml")], in: scratch.path, launcher: launcher)
+        #expect(outcome.status != 0)
+        let ours = outcome.stderrLines.filter { $0.hasPrefix("descent:") }
+        #expect(ours.count == 1 && ours[0].contains(expected), "\(outcome)")
+    }
+
+    static let clusterUp: Bool = {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "sinfo -h -o %T 2>/dev/null | grep -q idle"]
+        try? p.run()
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }()
+}
