@@ -1,6 +1,6 @@
 // SweepReport.swift — `descent report SWEEP_DIR`: the figures a sweep exists for, from results.csv and the runs'
 // metrics. capacity.svg: train and test error against parameter count (log x; means over the runs of equal size,
-// e.g. seeds), with the interpolation threshold n·K marked; loss.svg: the same for the losses; epochs.svg (when
+// e.g. seeds), with n·K and the smallest model that fits its training set exactly marked; loss.svg: the same for the losses; epochs.svg (when
 // the grid varies a corruption or label noise): training error against epoch, one line per value; results.md:
 // the table in Markdown.
 import Foundation
@@ -30,6 +30,10 @@ public enum SweepReport {
                 chart.series.append(.init(label, x: means.map(\.0), y: means.map { $0.1 * scale }))
             }
             if let threshold { chart.markers.append(.init(x: threshold, label: "n·K = \(Int(threshold))")) }
+            // Where the training error first reaches zero: the interpolation threshold the sweep itself found.
+            if let first = meanBy(parameters, column("train_error")).first(where: { $0.1 <= 0.001 }) {
+                chart.markers.append(.init(x: first.0, label: "train error 0"))
+            }
             if what.hasPrefix("error") { chart.yRange = 0...max(1, (chart.series.flatMap { $0.points.map(\.y) }.filter(\.isFinite).max() ?? 1)) }
             try chart.svg().write(toFile: directory + "/" + file, atomically: true, encoding: .utf8)
             written.append(directory + "/" + file)
