@@ -1,4 +1,5 @@
 // DataSets.swift — where the training and test splits of a named data set live, and loading them.
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,6 +20,30 @@ public enum DataSets {
     /// Loads both splits from `directory` (or the data set's default directory).
     public static func load(_ kind: DataSetKind, directory: String?) throws -> (train: Dataset, test: Dataset) {
         let dir = try checkedDirectory(kind, directory)
+        // A sweep trains many runs on the same files in one process: decode them once.
+        let key = "\(kind.rawValue):\(dir):\(fingerprint(dir))"
+        if let cached = cache.withLock({ $0[key] }) { return cached }
+        let loaded = try decode(kind, dir)
+        cache.withLock { $0 = [key: loaded] }   // the last data set only: a sweep over data sets does not pile up
+        return loaded
+    }
+
+    private static let cache = Mutex<[String: (train: Dataset, test: Dataset)]>([:])
+
+    /// Names, sizes and modification times of a directory's files: a changed file is decoded again.
+    private static func fingerprint(_ dir: String) -> String {
+        guard let d = opendir(dir) else { return "" }
+        defer { closedir(d) }
+        var parts: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            var st = stat()
+            if stat(dir + "/" + name, &st) == 0 { parts.append("\(name)/\(st.st_size)/\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)") }
+        }
+        return parts.sorted().joined(separator: ";")
+    }
+
+    private static func decode(_ kind: DataSetKind, _ dir: String) throws -> (train: Dataset, test: Dataset) {
         switch kind {
         case .fashionMNIST, .mnist:
             return (try IDX.read(images: try idxFile(dir, "train-images-idx3-ubyte"), labels: try idxFile(dir, "train-labels-idx1-ubyte")),
