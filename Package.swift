@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-openmpi", providers: [.apt(["libhdf5-openmpi-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
 
         // The numerical core.
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "Distributed", "CZlib", "CHDF5", "CMPI"]),
         .target(name: "Report", dependencies: []),
         .target(name: "Slurm", dependencies: []),
+        .target(name: "Segmentation", dependencies: ["CTIFF"]),
         .target(name: "Sweep", dependencies: ["Train", "Job", "Report", "Checkpoint", "Distributed", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint", "Distributed"]),
 
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
         .testTarget(name: "JobTests", dependencies: ["Job", "Layers", "Optim"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Job", "Data", "Layers", "Optim", "Report", "Checkpoint"]),
         // Runs the built `descent` executable (also under mpirun); CZlib writes gzipped IDX fixtures, Checkpoint
         // reads the parameters a run saved.
