@@ -134,7 +134,7 @@ stop() {
   if alive "$dir/run/slurmctld.pid"; then scontrol shutdown >/dev/null 2>&1 || true; fi
   wait_gone 15 "$dir"/run/slurm*.pid
   for pid in "$dir"/run/slurm*.pid; do alive "$pid" && kill -9 "$(cat "$pid")" 2>/dev/null; done
-  alive "$dir/run/munged.pid" && kill "$(cat "$dir/run/munged.pid")" 2>/dev/null
+  alive "$dir/run/munged.pid" && kill "$(cat "$dir/run/munged.pid" 2>/dev/null)" 2>/dev/null || true
   wait_gone 5 "$dir/run/munged.pid"
   rm -f "$dir"/run/*.pid
   echo "cluster.sh: stopped"
