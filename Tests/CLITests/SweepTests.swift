@@ -35,13 +35,6 @@ private func resultRows(_ directory: String) throws -> [[String]] {
     try readText(directory + "/results.csv").split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
 }
 
-private func kill9(_ pattern: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
-    p.arguments = ["-9", "-f", pattern]
-    try? p.run()
-    p.waitUntilExit()
-}
 
 @Suite("descent sweep", .serialized, .enabled(if: FileManager.default.fileExists(atPath: fashionMNIST)))
 struct SweepTests {
@@ -51,15 +44,21 @@ struct SweepTests {
         let scratch = try Scratch()
         let sweep = try smallSweep(scratch, ranksPerRun: ranksPerRun, output: scratch.file("out"))
         let binary = try DescentBinary.require()
-        let first = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 120, launcher: ["mpirun", "-np", "4", "--oversubscribe"]) { _ in
-            // Kill every rank as soon as the first result is in: some runs done, some half-way, some not started.
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline {
-                if ((try? readText(scratch.file("out/small/results.csv"))) ?? "").split(separator: "\n").count >= 2 { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            kill9("^\(binary) sweep \(sweep)")
-        }
+        // A watcher process (independent of the test's own scheduling, which other tests' blocking waits can
+        // starve) kills every rank as soon as the first result is in: some runs done, some half-way, some not
+        // started.
+        let results = scratch.file("out/small/results.csv")
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: "/bin/bash")
+        watcher.arguments = ["-c", """
+            for i in $(seq 1 3000); do
+              [ "$(wc -l < '\(results)' 2>/dev/null || echo 0)" -ge 2 ] && break; sleep 0.02
+            done
+            pkill -9 -f '^\(binary) sweep \(sweep)'
+            """]
+        try watcher.run()
+        let first = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 120, launcher: ["mpirun", "-np", "4", "--oversubscribe"])
+        watcher.terminate()
         #expect(!first.succeeded)
         let partial = try resultRows(scratch.file("out/small")).count
         #expect(partial >= 1 && partial < 8, "killed after \(partial) of 8 runs")
