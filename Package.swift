@@ -35,13 +35,13 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "Distributed", "CZlib", "CHDF5", "CMPI"]),
         .target(name: "Report", dependencies: []),
         .target(name: "Slurm", dependencies: []),
-        .target(name: "Segmentation", dependencies: ["CTIFF"]),
+        .target(name: "Segmentation", dependencies: ["CTIFF", "Tensor"]),
         .target(name: "Sweep", dependencies: ["Train", "Job", "Report", "Checkpoint", "Distributed", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint", "Distributed"]),
 
         // The command-line tool.
         .executableTarget(name: "descent", dependencies: [
-            "Train", "Job", "Data", "Report", "Checkpoint", "Distributed", "Slurm", "Sweep", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Train", "Job", "Data", "Report", "Checkpoint", "Distributed", "Slurm", "Sweep", "Segmentation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks (not tests): bench/README.md.

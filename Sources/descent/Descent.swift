@@ -12,7 +12,7 @@ struct Descent: ParsableCommand {
         Every subcommand runs the same on one rank or under `mpirun -np P` / `srun`.
         Job files are TOML; `descent train --help` lists every key.
         """,
-        subcommands: [TrainCommand.self, SweepCommand.self, SubmitCommand.self, StatusCommand.self, InspectCommand.self, PredictCommand.self, ReportCommand.self, DataCommand.self, DocsCommand.self]
+        subcommands: [TrainCommand.self, SweepCommand.self, SubmitCommand.self, StatusCommand.self, InspectCommand.self, GlassCommand.self, PredictCommand.self, ReportCommand.self, DataCommand.self, DocsCommand.self]
     )
 }
 

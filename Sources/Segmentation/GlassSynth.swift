@@ -1,0 +1,161 @@
+// GlassSynth.swift — synthetic line-scan images of smartphone cover glass with exact defect masks, written strip
+// by strip so that memory does not grow with the image height. What a 16K line camera shows: a column-wise gain
+// pattern (pixel non-uniformity), a slow row-wise illumination drift, sensor noise, the dark background beyond
+// the glass edges; and five defect classes with their mask value — 1 scratch (long thin line at any angle, 2-8
+// px), 2 pit (small dark blob), 3 crack (branching jagged path), 4 chip (irregular notch at a glass edge),
+// 5 dirt (soft, low-contrast blotch). Everything is a pure function of the seed: the same seed gives the same
+// bytes.
+import Foundation
+import Tensor
+
+public struct GlassSynthesis: Sendable {
+    public var width = 16_384
+    /// Rows; the default makes an image of about 500 MB (16,384 × 30,518 bytes).
+    public var height = 30_518
+    public var seed: UInt64 = 0
+    /// Defects of each class (scratch, pit, crack, chip, dirt).
+    public var defectsPerClass = 6
+    public var rowsPerStrip = 64
+    /// Columns of dark background on each side before the glass edge.
+    public var margin = 256
+
+    public init() {}
+
+    public static let classNames = ["background", "scratch", "pit", "crack", "chip", "dirt"]
+
+    /// One defect: a class and the pixels it covers, as a distance-to-shape test over its bounding box.
+    struct Defect: Sendable {
+        var kind: Int
+        var box: (x0: Int, y0: Int, x1: Int, y1: Int)
+        /// Polyline segments (scratch, crack), or a centre and radii (pit, chip, dirt).
+        var segments: [(Double, Double, Double, Double)] = []
+        var halfWidth = 1.0
+        var center = (0.0, 0.0), radii = (1.0, 1.0)
+        var contrast: Double
+    }
+
+    /// The defects of the image, from the seed (placed anywhere in its height, inside the glass).
+    func defects() -> [Defect] {
+        let r = RandomStream(seed: seed, name: "glass/defects")
+        var counter: UInt64 = 0
+        func u() -> Double { counter += 1; return r.uniformDouble(counter) }
+        let glass0 = Double(margin), glass1 = Double(width - margin)
+        var out: [Defect] = []
+        for kind in 1...5 {
+            for _ in 0..<defectsPerClass {
+                let cx = glass0 + 100 + u() * (glass1 - glass0 - 200), cy = 50 + u() * Double(height - 100)
+                var d = Defect(kind: kind, box: (0, 0, 0, 0), contrast: 0)
+                switch kind {
+                case 1:   // scratch: a straight thin line, 200-3000 px, any angle
+                    let length = 200 + u() * 2800, angle = u() * .pi
+                    let dx = cos(angle) * length / 2, dy = sin(angle) * length / 2
+                    d.segments = [(cx - dx, cy - dy, cx + dx, cy + dy)]
+                    d.halfWidth = 1 + u() * 3
+                    d.contrast = -(50 + u() * 60)
+                case 3:   // crack: a jagged path with one branch
+                    var (x, y) = (cx, cy)
+                    var angle = u() * 2 * .pi
+                    for step in 0..<14 {
+                        angle += (u() - 0.5) * 1.2
+                        let n = (x + cos(angle) * 40, y + sin(angle) * 40)
+                        d.segments.append((x, y, n.0, n.1))
+                        if step == 6 {   // a branch
+                            var (bx, by, ba) = (n.0, n.1, angle + (u() < 0.5 ? 0.9 : -0.9))
+                            for _ in 0..<5 {
+                                ba += (u() - 0.5) * 1.0
+                                let m = (bx + cos(ba) * 35, by + sin(ba) * 35)
+                                d.segments.append((bx, by, m.0, m.1))
+                                (bx, by) = m
+                            }
+                        }
+                        (x, y) = n
+                    }
+                    d.halfWidth = 1 + u() * 1.5
+                    d.contrast = -(60 + u() * 60)
+                case 2:   // pit: a small dark ellipse, 10-40 px
+                    d.center = (cx, cy); d.radii = (10 + u() * 30, 10 + u() * 30)
+                    d.contrast = -(70 + u() * 60)
+                case 4:   // chip: a notch cut into the left or right glass edge
+                    let left = u() < 0.5
+                    d.center = (left ? glass0 : glass1, cy); d.radii = (20 + u() * 80, 30 + u() * 150)
+                    d.contrast = -140
+                default:  // dirt: a soft blotch, 20-80 px, low contrast
+                    d.center = (cx, cy); d.radii = (20 + u() * 60, 20 + u() * 60)
+                    d.contrast = -(18 + u() * 15)
+                }
+                let pad = d.halfWidth + 2
+                let xs = d.segments.isEmpty ? [d.center.0 - d.radii.0, d.center.0 + d.radii.0] : d.segments.flatMap { [$0.0, $0.2] }
+                let ys = d.segments.isEmpty ? [d.center.1 - d.radii.1, d.center.1 + d.radii.1] : d.segments.flatMap { [$0.1, $0.3] }
+                d.box = (max(0, Int(xs.min()! - pad)), max(0, Int(ys.min()! - pad)),
+                         min(width - 1, Int(xs.max()! + pad)), min(height - 1, Int(ys.max()! + pad)))
+                out.append(d)
+            }
+        }
+        return out
+    }
+
+    /// Writes the image and its mask, strip by strip; returns the defects' classes and boxes.
+    @discardableResult
+    public func write(image: String, mask: String) throws -> [(kind: Int, x0: Int, y0: Int, x1: Int, y1: Int)] {
+        let defects = self.defects()
+        let imageWriter = try TIFFStripWriter(path: image, width: width, height: height, rowsPerStrip: rowsPerStrip)
+        let maskWriter = try TIFFStripWriter(path: mask, width: width, height: height, rowsPerStrip: rowsPerStrip, compress: true)
+        let noise = RandomStream(seed: seed, name: "glass/noise"), pattern = RandomStream(seed: seed, name: "glass/columns")
+        // Column gain: a fixed pattern of ±4 % per column, smoothed over neighbours as a real sensor's.
+        var gain = [Double](repeating: 1, count: width)
+        for x in 0..<width { gain[x] = 1 + 0.04 * Double(pattern.normal(UInt64(x))) * 0.5 + 0.02 * sin(Double(x) / 900) }
+        var pixels = [UInt8](repeating: 0, count: width * rowsPerStrip), labels = [UInt8](repeating: 0, count: width * rowsPerStrip)
+        var shade = [Double](repeating: 0, count: width * rowsPerStrip)
+        for s in 0..<imageWriter.strips {
+            let y0 = s * rowsPerStrip, rows = min(rowsPerStrip, height - y0)
+            for r in 0..<rows {
+                let y = y0 + r
+                let light = 170 * (1 + 0.05 * sin(Double(y) / 2_300) + 0.02 * sin(Double(y) / 370))   // illumination drift
+                for x in 0..<width {
+                    let inside = x >= margin && x < width - margin
+                    shade[r * width + x] = inside ? light * gain[x] : 25
+                    labels[r * width + x] = 0
+                }
+            }
+            for d in defects where d.box.y1 >= y0 && d.box.y0 < y0 + rows {
+                for y in max(d.box.y0, y0)..<min(d.box.y1 + 1, y0 + rows) {
+                    for x in d.box.x0...d.box.x1 {
+                        let (px, py) = (Double(x) + 0.5, Double(y) + 0.5)
+                        var weight = 0.0
+                        if !d.segments.isEmpty {
+                            let dist = d.segments.map { distance(px, py, $0) }.min()!
+                            weight = dist <= d.halfWidth ? 1 : 0
+                        } else {
+                            let ex = (px - d.center.0) / d.radii.0, ey = (py - d.center.1) / d.radii.1
+                            let q = ex * ex + ey * ey
+                            if d.kind == 5 { weight = q <= 1 ? 1 - 0.6 * q : 0 }   // dirt: soft towards its rim
+                            else { weight = q <= 1 ? 1 : 0 }
+                        }
+                        guard weight > 0 else { continue }
+                        let i = (y - y0) * width + x
+                        if d.kind == 4 && (x < margin || x >= width - margin) { continue }   // a chip removes glass
+                        shade[i] += d.contrast * weight
+                        if d.kind != 5 || weight > 0.55 { labels[i] = UInt8(d.kind) }
+                    }
+                }
+            }
+            for i in 0..<rows * width {
+                let value = shade[i] + 4 * Double(noise.normal(UInt64(y0 * width + i)))   // sensor noise
+                pixels[i] = UInt8(max(0, min(255, value.rounded())))
+            }
+            try pixels.withUnsafeBufferPointer { try imageWriter.append($0.baseAddress!) }
+            try labels.withUnsafeBufferPointer { try maskWriter.append($0.baseAddress!) }
+        }
+        try imageWriter.close()
+        try maskWriter.close()
+        return defects.map { ($0.kind, $0.box.x0, $0.box.y0, $0.box.x1, $0.box.y1) }
+    }
+
+    private func distance(_ px: Double, _ py: Double, _ s: (Double, Double, Double, Double)) -> Double {
+        let (ax, ay, bx, by) = s
+        let (dx, dy) = (bx - ax, by - ay)
+        let t = max(0, min(1, ((px - ax) * dx + (py - ay) * dy) / max(dx * dx + dy * dy, 1e-12)))
+        let (cx, cy) = (ax + t * dx - px, ay + t * dy - py)
+        return (cx * cx + cy * cy).squareRoot()
+    }
+}
