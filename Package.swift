@@ -30,7 +30,7 @@ let package = Package(
         // Data sets, job files, checkpoints, training, reports.
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        .target(name: "Data", dependencies: ["Tensor", "CZlib", "CHDF5"]),
+        .target(name: "Data", dependencies: ["Tensor", "HDF5", "CZlib", "CHDF5"]),
         .target(name: "Job", dependencies: ["Layers", "Optim", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "Distributed", "CZlib", "CHDF5", "CMPI"]),
         .target(name: "Report", dependencies: []),
@@ -45,14 +45,14 @@ let package = Package(
         ]),
 
         // Benchmarks (not tests): bench/README.md.
-        .executableTarget(name: "descent-bench", dependencies: ["Tensor", "Layers", "Optim", "COpenBLAS", "Train", "Job", "Data", "Distributed", "Checkpoint"],
+        .executableTarget(name: "descent-bench", dependencies: ["Tensor", "Layers", "Optim", "COpenBLAS", "Train", "Job", "Data", "Distributed", "Checkpoint", "Report"],
                           path: "bench/Sources/descent-bench"),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensor"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"], exclude: ["pytorch_reference.py"]),
         .testTarget(name: "ShimTests", dependencies: ["CMPI", "CHDF5", "CZlib", "COpenBLAS"]),
-        .testTarget(name: "DataTests", dependencies: ["Data", "Tensor"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "HDF5", "Tensor"]),
         .testTarget(name: "JobTests", dependencies: ["Job", "Layers", "Optim"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"]),

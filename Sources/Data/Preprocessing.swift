@@ -305,6 +305,15 @@ public enum Preprocessing {
 
     /// Training and test splits as the options say.
     public static func prepare(train: Dataset, test: Dataset, _ o: DataOptions) throws -> (train: PreparedSplit, test: PreparedSplit) {
+        let planned = try plan(train: train, test: test, o, pixels: { train })
+        return (prepare(train, indices: planned.trainIndices, transform: planned.trainTransform, labelNoise: planned.labelNoise, seed: o.seed),
+                prepare(test, indices: planned.testIndices, transform: planned.testTransform, labelNoise: 0, seed: o.seed))
+    }
+
+    /// What both kinds of split need: the checks, the samples of each split, the transforms, the label noise.
+    /// `pixels` gives the training set with its images, asked for only when the transforms need statistics.
+    private static func plan(train: Dataset, test: Dataset, _ o: DataOptions, pixels: () throws -> Dataset) throws
+        -> (trainIndices: [Int], testIndices: [Int], trainTransform: SampleTransform, testTransform: SampleTransform, labelNoise: Float) {
         guard train.shape == test.shape else {
             throw DataError(message: "\(train.source) holds \(train.shape) samples but \(test.source) holds \(test.shape)")
         }
@@ -313,10 +322,8 @@ public enum Preprocessing {
         }
         let trainIndices = o.subset == 0 ? Array(0..<train.count) : Subset.indices(of: train, count: o.subset, mode: o.subsetMode, seed: o.seed)
         let testIndices = Array(0..<(o.testSubset == 0 ? test.count : min(o.testSubset, test.count)))
-        let (tt, vt) = try transforms(o, train: train, trainIndices: trainIndices)
-        let noise = o.corruption == .randomLabels ? 1 : o.labelNoise
-        return (prepare(train, indices: trainIndices, transform: tt, labelNoise: noise, seed: o.seed),
-                prepare(test, indices: testIndices, transform: vt, labelNoise: 0, seed: o.seed))
+        let (tt, vt) = try transforms(o, train: needsStatistics(o) ? try pixels() : train, trainIndices: trainIndices)
+        return (trainIndices, testIndices, tt, vt, o.corruption == .randomLabels ? 1 : o.labelNoise)
     }
 
     /// Training and test splits left in Descent sample files and read as batches are gathered: a rank reads only
@@ -328,21 +335,13 @@ public enum Preprocessing {
             Dataset(images: [], labels: r.labels, channels: r.shape[0], height: r.shape[1], width: r.shape[2], classes: r.classes, source: r.path)
         }
         let train = labelsOnly(trainFile), test = labelsOnly(testFile)
-        guard train.shape == test.shape else {
-            throw DataError(message: "\(train.source) holds \(train.shape) samples but \(test.source) holds \(test.shape)")
-        }
-        guard o.subset <= train.count else {
-            throw DataError(message: "data.subset = \(o.subset) but \(train.source) has only \(train.count) samples")
-        }
-        let trainIndices = o.subset == 0 ? Array(0..<train.count) : Subset.indices(of: train, count: o.subset, mode: o.subsetMode, seed: o.seed)
-        let testIndices = Array(0..<(o.testSubset == 0 ? test.count : min(o.testSubset, test.count)))
-        let (tt, vt) = try transforms(o, train: needsStatistics(o) ? try trainFile.readAll() : train, trainIndices: trainIndices)
-        let noise = o.corruption == .randomLabels ? 1 : o.labelNoise
-        func split(_ r: SampleFileReader, _ d: Dataset, _ indices: [Int], _ t: SampleTransform, _ p: Float) -> PreparedSplit {
-            let labels = indices.map { corruptedLabel(d.labels[$0], index: $0, classes: d.classes, probability: p, seed: o.seed) }
+        let planned = try plan(train: train, test: test, o, pixels: { try trainFile.readAll() })
+        func split(_ r: SampleFileReader, _ d: Dataset, _ indices: [Int], _ t: SampleTransform, _ noise: Float) -> PreparedSplit {
+            let labels = indices.map { corruptedLabel(d.labels[$0], index: $0, classes: d.classes, probability: noise, seed: o.seed) }
             return PreparedSplit(bytes: nil, floats: nil, file: r, shape: d.shape, labels: labels, sourceIndices: indices,
                                  classes: d.classes, source: d.source, transform: t)
         }
-        return (split(trainFile, train, trainIndices, tt, noise), split(testFile, test, testIndices, vt, 0))
+        return (split(trainFile, train, planned.trainIndices, planned.trainTransform, planned.labelNoise),
+                split(testFile, test, planned.testIndices, planned.testTransform, 0))
     }
 }

@@ -1,6 +1,7 @@
 // SampleFile.swift — Descent's HDF5 sample file: /images uint8 N×C×H×W, /labels int32 N, root attributes
 // format = "descent-samples", version = 1, classes, source. Written whole; read whole or sample by sample.
 import CHDF5
+import HDF5
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,7 +29,7 @@ public enum SampleFile {
         }
         let temporary = path + ".tmp"
         do {
-            try HDF5.locked { try create(d, temporary, for: path) }
+            try HDF5Library.locked { try create(d, temporary, for: path) }
             try flush(temporary, for: path)
             guard rename(temporary, path) == 0 else {
                 throw DataError(path, "cannot rename \(temporary) to it (\(String(cString: strerror(errno))))")
@@ -55,8 +56,8 @@ public enum SampleFile {
         }
         var closed = false
         defer { if !closed { H5Fclose(file) } }
-        guard HDF5.setAttribute(file, "format", format), HDF5.setAttribute(file, "version", Int32(version)),
-              HDF5.setAttribute(file, "classes", Int32(d.classes)), HDF5.setAttribute(file, "source", d.source)
+        guard HDF5Library.setAttribute(file, "format", format), HDF5Library.setAttribute(file, "version", Int32(version)),
+              HDF5Library.setAttribute(file, "classes", Int32(d.classes)), HDF5Library.setAttribute(file, "source", d.source)
         else { throw fail("write the attributes") }
         try d.images.withUnsafeBytes { pixels in
             try writeDataset(file, "images", [d.count, d.channels, d.height, d.width], shim_H5T_NATIVE_UINT8(),

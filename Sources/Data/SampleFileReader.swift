@@ -1,5 +1,6 @@
 // SampleFileReader.swift — an open, validated HDF5 sample file from which a rank reads only the samples it needs.
 import CHDF5
+import HDF5
 
 /// A sample file opened and validated (format, version, shapes, types, labels) once; `read(indices:…)` then
 /// reads just the requested samples (hyperslab selections of runs of consecutive samples), so each rank of a job
@@ -24,7 +25,7 @@ public final class SampleFileReader {
 
     /// Opens and validates `path`; every problem is a `DataError` naming the file.
     public init(path: String) throws {
-        let o = try HDF5.locked { try Self.open(path) }
+        let o = try HDF5Library.locked { try Self.open(path) }
         self.path = path
         (file, images, count, shape) = (o.file, o.images, o.count, o.shape)
         (classes, origin, labels) = (o.classes, o.origin, o.labels)
@@ -35,7 +36,7 @@ public final class SampleFileReader {
     /// Closes the file; reading afterwards is an error. Called by deinit.
     public func close() {
         guard file >= 0 else { return }
-        HDF5.locked {
+        HDF5Library.locked {
             H5Dclose(images)
             H5Fclose(file)
         }
@@ -55,13 +56,13 @@ public final class SampleFileReader {
         let inOrder = zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 }
         let sorted = inOrder ? indices : Array(Set(indices)).sorted()
         if inOrder {
-            try HDF5.locked { try readSorted(sorted, into: images) }
+            try HDF5Library.locked { try readSorted(sorted, into: images) }
             return
         }
         let size = sampleSize
         if scratch.count < sorted.count * size { scratch = [UInt8](repeating: 0, count: sorted.count * size) }
         try scratch.withUnsafeMutableBufferPointer { buffer in
-            try HDF5.locked { try readSorted(sorted, into: buffer.baseAddress!) }
+            try HDF5Library.locked { try readSorted(sorted, into: buffer.baseAddress!) }
             for (k, i) in indices.enumerated() {
                 var low = 0, high = sorted.count - 1  // binary search for i in sorted
                 while low < high {
@@ -77,7 +78,7 @@ public final class SampleFileReader {
     func readAll() throws -> Dataset {
         guard file >= 0 else { throw DataError(path, "read after close") }
         let pixels = try [UInt8](unsafeUninitializedCapacity: count * sampleSize) { buffer, initialized in
-            try HDF5.locked {
+            try HDF5Library.locked {
                 guard H5Dread(images, shim_H5T_NATIVE_UINT8(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(),
                               buffer.baseAddress) >= 0 else { throw DataError(path, "cannot read /images") }
             }
@@ -140,23 +141,23 @@ public final class SampleFileReader {
         defer { if !done { if images >= 0 { H5Dclose(images) }; H5Fclose(file) } }
         func fail(_ problem: String) -> DataError { DataError(path, problem) }
 
-        switch HDF5.attribute(file, "format") {
+        switch HDF5Library.attribute(file, "format") {
         case .string(SampleFile.format): break
         case .string(let other): throw fail("format is '\(other)', expected '\(SampleFile.format)'")
         case .missing: throw fail("no 'format' attribute: not a Descent sample file (expected format '\(SampleFile.format)')")
         case let found: throw fail("the 'format' attribute is \(found.found), expected the string '\(SampleFile.format)'")
         }
-        switch HDF5.attribute(file, "version") {
+        switch HDF5Library.attribute(file, "version") {
         case .integer(SampleFile.version): break
         case .integer(let v): throw fail("version \(v) is not supported (this build reads version \(SampleFile.version))")
         case .missing: throw fail("no 'version' attribute")
         case let found: throw fail("the 'version' attribute is \(found.found), expected the integer \(SampleFile.version)")
         }
-        guard case .integer(let classes) = HDF5.attribute(file, "classes"), classes >= 1 else {
+        guard case .integer(let classes) = HDF5Library.attribute(file, "classes"), classes >= 1 else {
             throw fail("the 'classes' attribute is missing or not a positive integer")
         }
         var origin = path
-        if case .string(let s) = HDF5.attribute(file, "source") { origin = s }
+        if case .string(let s) = HDF5Library.attribute(file, "source") { origin = s }
 
         for name in ["images", "labels"] where H5Lexists(file, name, shim_H5P_DEFAULT()) <= 0 {
             throw fail("no /\(name) dataset")
@@ -167,9 +168,9 @@ public final class SampleFileReader {
         let isUInt8 = H5Tget_class(imageType) == H5T_INTEGER && H5Tget_size(imageType) == 1
             && H5Tget_sign(imageType) == H5T_SGN_NONE
         H5Tclose(imageType)
-        let dims = HDF5.dimensions(images)
+        let dims = HDF5Library.dimensions(images)
         guard dims.count == 4, isUInt8 else {
-            throw fail("/images is \(HDF5.describe(dataset: images)), expected a 4-D uint8 dataset (N×C×H×W)")
+            throw fail("/images is \(HDF5Library.describe(dataset: images)), expected a 4-D uint8 dataset (N×C×H×W)")
         }
         guard dims.allSatisfy({ $0 > 0 }) else { throw fail("/images has an empty dimension: \(dims)") }
 
@@ -182,7 +183,7 @@ public final class SampleFileReader {
                       origin: origin, labels: labels)
     }
 
-    /// /labels: 1-D, integer, one per image; converted to int32 by HDF5.
+    /// /labels: 1-D, integer, one per image; converted to int32 by HDF5Library.
     private static func readLabels(_ file: hid_t, count: Int, _ fail: (String) -> DataError) throws -> [Int32] {
         let dataset = H5Dopen2(file, "labels", shim_H5P_DEFAULT())
         guard dataset >= 0 else { throw fail("/labels is not a dataset") }
@@ -190,9 +191,9 @@ public final class SampleFileReader {
         let type = H5Dget_type(dataset)
         let isInteger = H5Tget_class(type) == H5T_INTEGER
         H5Tclose(type)
-        let dims = HDF5.dimensions(dataset)
+        let dims = HDF5Library.dimensions(dataset)
         guard dims.count == 1, isInteger else {
-            throw fail("/labels is \(HDF5.describe(dataset: dataset)), expected a 1-D int32 dataset")
+            throw fail("/labels is \(HDF5Library.describe(dataset: dataset)), expected a 1-D int32 dataset")
         }
         guard dims[0] == count else { throw fail("/labels has \(dims[0]) labels but /images has \(count) images") }
         return try [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in

@@ -3,6 +3,7 @@
 // row yet. Concurrent writers (groups of one sweep, tasks of a Slurm array) lose nothing and duplicate nothing;
 // each append is flushed to disk before the lock is released.
 import Foundation
+import Report
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,11 +51,11 @@ public enum ResultsTable {
             number(r.trainError), number(r.testLoss), number(r.testError), number(r.bestTestError), number(r.seconds), r.status]
         try appendLine(csv, row.joined(separator: ","))
         func json(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "null" } ?? "null" }
-        let overrides = r.overrides.map { "\"\($0.key)\":\(jsonString($0.value))" }.joined(separator: ",")
-        try appendLine(jsonl, "{\"run\":\(jsonString(r.id)),\"overrides\":{\(overrides)},\"parameters\":\(r.parameters),\"epochs\":\(r.epochs),"
+        let overrides = r.overrides.map { "\"\($0.key)\":\(jsonQuoted($0.value))" }.joined(separator: ",")
+        try appendLine(jsonl, "{\"run\":\(jsonQuoted(r.id)),\"overrides\":{\(overrides)},\"parameters\":\(r.parameters),\"epochs\":\(r.epochs),"
             + "\"train_loss\":\(json(r.trainLoss)),\"train_error\":\(json(r.trainError)),\"test_loss\":\(json(r.testLoss)),"
             + "\"test_error\":\(json(r.testError)),\"best_test_error\":\(json(r.bestTestError)),\"seconds\":\(json(r.seconds)),"
-            + "\"status\":\(jsonString(r.status))}")
+            + "\"status\":\(jsonQuoted(r.status))}")
         return true
     }
 
@@ -72,9 +73,5 @@ public enum ResultsTable {
         guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
             throw SweepError("\(path): cannot be written (\(String(cString: strerror(errno))))")
         }
-    }
-
-    static func jsonString(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }

@@ -41,7 +41,8 @@ public final class SweepRunner {
         let attempt = world.broadcast(world.isRoot ? "\(Int(Date().timeIntervalSince1970 * 1000))-\(getpid())" : "")
         let group = world.split(color: world.rank / spec.ranksPerRun, key: world.rank)
         let groups = world.size / spec.ranksPerRun, groupIndex = world.rank / spec.ranksPerRun
-        let mine = spec.runs.enumerated().filter { i, _ in arrayShare.map { i % $0.tasks == $0.task } ?? true }.map(\.element)
+        // This process's share of the runs, as positions in spec.runs.
+        let mine = spec.runs.indices.filter { i in arrayShare.map { i % $0.tasks == $0.task } ?? true }
         if world.isRoot {
             print("descent sweep: \(spec.runs.count) runs\(arrayShare.map { " (array task \($0.task) of \($0.tasks): \(mine.count))" } ?? ""), \(groups) group(s) of \(spec.ranksPerRun) rank(s); results: \(spec.directory)/results.csv")
             fflush(nil)
@@ -51,9 +52,10 @@ public final class SweepRunner {
             // The leader picks the run; the group learns it by broadcast (-1: nothing left).
             var pick = -1
             if group.isRoot && StopSignals.requested == 0 {   // a stop signal ends the sweep after the current run
-                for run in mine where !isFinished(run) {
-                    let fd = open(claims + "/\(run.id)@\(attempt)", O_CREAT | O_EXCL | O_WRONLY, 0o644)
-                    if fd >= 0 { close(fd); pick = spec.runs.firstIndex(of: run)!; break }
+                let done = ResultsTable.ids(spec.directory + "/results.csv")
+                for i in mine where !isFinished(spec.runs[i], done: done) {
+                    let fd = open(claims + "/\(spec.runs[i].id)@\(attempt)", O_CREAT | O_EXCL | O_WRONLY, 0o644)
+                    if fd >= 0 { close(fd); pick = i; break }
                 }
             }
             var wire = Int64(pick)
@@ -85,8 +87,8 @@ public final class SweepRunner {
 
     /// A run is finished when the table has its row, or its run directory says so (then the row is written now:
     /// the attempt that finished it was stopped before it could).
-    private func isFinished(_ run: SweepRun) -> Bool {
-        if ResultsTable.ids(spec.directory + "/results.csv").contains(run.id) { return true }
+    private func isFinished(_ run: SweepRun, done: Set<String>) -> Bool {
+        if done.contains(run.id) { return true }
         let status = (try? String(contentsOfFile: run.job.runDirectory + "/status.json", encoding: .utf8)) ?? ""
         guard status.contains("\"finished\""), let result = try? SweepRunner.result(of: run, seconds: .nan) else { return false }
         _ = try? ResultsTable.append(result, gridKeys: spec.gridKeys, directory: spec.directory)

@@ -22,12 +22,11 @@ public struct SweepError: Error, CustomStringConvertible {
 }
 
 /// One run of a sweep: its id (also its run directory's name) and its overrides.
-public struct SweepRun: Equatable, Sendable {
+public struct SweepRun: Sendable {
     public let index: Int
     public let id: String
     public let overrides: [(key: String, value: JobValue)]
     public let job: Job
-    public static func == (a: SweepRun, b: SweepRun) -> Bool { a.id == b.id }
 }
 
 public struct SweepSpec {

@@ -68,7 +68,7 @@ public final class RunDirectory {
     }
 
     private func status(_ state: String, detail: String) throws {
-        let text = "{\"status\": \"\(state)\", \"detail\": \"\(jsonEscaped(detail))\", \"updated\": \"\(ISO8601DateFormatter().string(from: Date()))\"}\n"
+        let text = "{\"status\": \(jsonQuoted(state)), \"detail\": \(jsonQuoted(detail)), \"updated\": \"\(ISO8601DateFormatter().string(from: Date()))\"}\n"
         try writeAtomically(path + "/status.json", text)
     }
 
@@ -94,19 +94,6 @@ public func writeAtomically(_ path: String, _ text: String) throws {
         try? FileManager.default.removeItem(atPath: tmp)
         throw JobError("\(path): cannot be written (\(reason))")
     }
-}
-
-func jsonEscaped(_ s: String) -> String {
-    var out = ""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default: if c.value < 0x20 { out += " " } else { out.unicodeScalars.append(c) }
-        }
-    }
-    return out
 }
 
 /// Writes `bytes` to `path` (created or truncated); nil on success, else the system's reason ("No such file or

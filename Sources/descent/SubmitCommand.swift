@@ -42,55 +42,26 @@ struct SubmitCommand: ParsableCommand {
         try failing {
             if isSweepFile(self.job) { return try submitSweep() }
             var job = try Job(path: self.job, overrides: overrides)
-            let flags: [(String, String?)] = [
-                ("slurm.nodes", nodes.map(String.init)), ("slurm.ntasks_per_node", ntasksPerNode.map(String.init)),
-                ("slurm.cpus_per_task", cpusPerTask.map(String.init)), ("slurm.time", time.map { "\"\($0)\"" }),
-                ("slurm.partition", partition.map { "\"\($0)\"" }), ("slurm.account", account.map { "\"\($0)\"" }),
-                ("slurm.launcher", launcher.map { "\"\($0)\"" }), ("slurm.signal_seconds", signal.map(String.init)),
-            ]
-            for (key, value) in flags { if let value { try job.set(key, toTOML: value, origin: "--\(key.dropFirst(6).replacingOccurrences(of: "_", with: "-"))") } }
-            try job.validate()
+            try applyFlags(&job)
             if let array { guard array >= 1 else { throw CommandError("--array must be ≥ 1, got \(array)") } }
 
             let run = URL(fileURLWithPath: job.runDirectory).standardizedFileURL.path
-            let templatePath = template ?? packageFile("slurm/\(job.string("slurm.launcher")).sbatch")
-            guard let text = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
-                throw CommandError("\(templatePath): cannot read the batch-script template")
-            }
             // The overrides, then the run directory's parent made absolute (the job may run in another directory).
             var trainArguments = overrides.flatMap { ["--set", BatchScript.quoted($0)] }
             trainArguments += ["--set", BatchScript.quoted("run.output=\(URL(fileURLWithPath: job.string("run.output")).standardizedFileURL.path)")]
             var directives: [String] = []
-            if let p = job.optionalString("slurm.partition") { directives.append("#SBATCH --partition=\(p)") }
-            if let a = job.optionalString("slurm.account") { directives.append("#SBATCH --account=\(a)") }
             var log = run + "/slurm/slurm-%j.out"
             if let array {
-                directives.append("#SBATCH --array=0-\(array - 1)\(maxParallel.map { "%\($0)" } ?? "")")
+                directives.append(arrayDirective(tasks: array))
                 log = run + "/slurm/slurm-%A_%a.out"
                 trainArguments += ["--set", "\"run.name=\(job.string("run.name"))-${SLURM_ARRAY_TASK_ID}\"",
                                    "--set", "\"run.seed=$(( \(job.int("run.seed")) + SLURM_ARRAY_TASK_ID ))\""]
             }
-            let values: [String: String] = [
-                "job_name": job.string("run.name"), "nodes": "\(job.int("slurm.nodes"))",
-                "ntasks_per_node": "\(job.int("slurm.ntasks_per_node"))", "cpus_per_task": "\(job.int("slurm.cpus_per_task"))",
-                "time": job.string("slurm.time"), "signal_seconds": "\(job.int("slurm.signal_seconds"))",
-                "max_requeues": "\(job.int("slurm.max_requeues"))", "log": log,
-                "descent": BatchScript.quoted(executablePath()),
-                "command": "train \(BatchScript.quoted(URL(fileURLWithPath: self.job).standardizedFileURL.path)) " + trainArguments.joined(separator: " "),
-                "extra_directives": directives.joined(separator: "\n"),
-            ]
-            let script = try BatchScript.render(text, values: values, source: templatePath)
+            let command = "train \(BatchScript.quoted(absolute(self.job))) " + trainArguments.joined(separator: " ")
+            let script = try render(job, name: job.string("run.name"), log: log, command: command, directives: directives)
             if dryRun { print(script, terminator: ""); return }
 
-            let available = try Sbatch.nodes(partition: job.optionalString("slurm.partition"))
-            guard job.int("slurm.nodes") <= available else {
-                throw CommandError("\(job.int("slurm.nodes")) nodes requested but partition \(job.optionalString("slurm.partition") ?? "(default)") has \(available); nothing submitted")
-            }
-            try makeDirectory(run + "/slurm")
-            let path = run + "/slurm/job.sbatch"
-            try script.write(toFile: path, atomically: true, encoding: .utf8)
-            let id = try Sbatch.submit(path)
-            try (id + "\n").write(toFile: run + "/slurm/job-id", atomically: true, encoding: .utf8)
+            let (path, id) = try submit(script, job: job, directory: run, file: "job.sbatch")
             print("submitted job \(id): \(path)")
             print("log: \(log.replacingOccurrences(of: "%j", with: id).replacingOccurrences(of: "%A", with: id))")
             print("run directory: \(run)\(array != nil ? "-<task>" : "") (descent status \(run))")
@@ -108,46 +79,68 @@ struct SubmitCommand: ParsableCommand {
     private func submitSweep() throws {
         let spec = try SweepSpec(path: self.job)
         guard var base = spec.runs.first?.job else { throw CommandError("\(self.job): the sweep has no runs") }
+        try applyFlags(&base)
+        let tasks = array ?? spec.runs.count
+        guard tasks >= 1 else { throw CommandError("--array must be ≥ 1, got \(tasks)") }
+        let script = try render(base, name: spec.name, log: spec.directory + "/slurm/slurm-%A_%a.out",
+                                command: "sweep \(BatchScript.quoted(absolute(self.job)))", directives: [arrayDirective(tasks: tasks)])
+        if dryRun { print(script, terminator: ""); return }
+        let (path, id) = try submit(script, job: base, directory: spec.directory, file: "sweep.sbatch")
+        print("submitted job array \(id) (\(tasks) task(s)\(maxParallel.map { ", at most \($0) at once" } ?? "")): \(path)")
+        print("logs: \(spec.directory)/slurm/slurm-\(id)_<task>.out")
+        print("results: \(spec.directory)/results.csv (descent report \(spec.directory))")
+    }
+
+    /// The resource flags, applied over the job's [slurm] table.
+    private func applyFlags(_ job: inout Job) throws {
         let flags: [(String, String?)] = [
             ("slurm.nodes", nodes.map(String.init)), ("slurm.ntasks_per_node", ntasksPerNode.map(String.init)),
             ("slurm.cpus_per_task", cpusPerTask.map(String.init)), ("slurm.time", time.map { "\"\($0)\"" }),
             ("slurm.partition", partition.map { "\"\($0)\"" }), ("slurm.account", account.map { "\"\($0)\"" }),
             ("slurm.launcher", launcher.map { "\"\($0)\"" }), ("slurm.signal_seconds", signal.map(String.init)),
         ]
-        for (key, value) in flags { if let value { try base.set(key, toTOML: value, origin: "--\(key.dropFirst(6))") } }
-        let tasks = array ?? spec.runs.count
-        guard tasks >= 1 else { throw CommandError("--array must be ≥ 1, got \(tasks)") }
-        let templatePath = template ?? packageFile("slurm/\(base.string("slurm.launcher")).sbatch")
+        for (key, value) in flags {
+            if let value { try job.set(key, toTOML: value, origin: "--\(key.dropFirst(6).replacingOccurrences(of: "_", with: "-"))") }
+        }
+        try job.validate()
+    }
+
+    private func arrayDirective(tasks: Int) -> String { "#SBATCH --array=0-\(tasks - 1)\(maxParallel.map { "%\($0)" } ?? "")" }
+
+    /// The batch script from the template (the job's launcher's, or --template), filled from `job`'s [slurm]
+    /// table; `command` is what the ranks run after `descent`.
+    private func render(_ job: Job, name: String, log: String, command: String, directives: [String]) throws -> String {
+        let templatePath = template ?? packageFile("slurm/\(job.string("slurm.launcher")).sbatch")
         guard let text = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
             throw CommandError("\(templatePath): cannot read the batch-script template")
         }
-        var directives = ["#SBATCH --array=0-\(tasks - 1)\(maxParallel.map { "%\($0)" } ?? "")"]
-        if let p = base.optionalString("slurm.partition") { directives.append("#SBATCH --partition=\(p)") }
-        if let a = base.optionalString("slurm.account") { directives.append("#SBATCH --account=\(a)") }
-        let log = spec.directory + "/slurm/slurm-%A_%a.out"
+        var extra = directives
+        if let p = job.optionalString("slurm.partition") { extra.append("#SBATCH --partition=\(p)") }
+        if let a = job.optionalString("slurm.account") { extra.append("#SBATCH --account=\(a)") }
         let values: [String: String] = [
-            "job_name": spec.name, "nodes": "\(base.int("slurm.nodes"))", "ntasks_per_node": "\(base.int("slurm.ntasks_per_node"))",
-            "cpus_per_task": "\(base.int("slurm.cpus_per_task"))", "time": base.string("slurm.time"),
-            "signal_seconds": "\(base.int("slurm.signal_seconds"))", "max_requeues": "\(base.int("slurm.max_requeues"))", "log": log,
-            "descent": BatchScript.quoted(executablePath()),
-            "command": "sweep \(BatchScript.quoted(URL(fileURLWithPath: self.job).standardizedFileURL.path))",
-            "extra_directives": directives.joined(separator: "\n"),
+            "job_name": name, "nodes": "\(job.int("slurm.nodes"))", "ntasks_per_node": "\(job.int("slurm.ntasks_per_node"))",
+            "cpus_per_task": "\(job.int("slurm.cpus_per_task"))", "time": job.string("slurm.time"),
+            "signal_seconds": "\(job.int("slurm.signal_seconds"))", "max_requeues": "\(job.int("slurm.max_requeues"))", "log": log,
+            "descent": BatchScript.quoted(executablePath()), "command": command, "extra_directives": extra.joined(separator: "\n"),
         ]
-        let script = try BatchScript.render(text, values: values, source: templatePath)
-        if dryRun { print(script, terminator: ""); return }
-        let available = try Sbatch.nodes(partition: base.optionalString("slurm.partition"))
-        guard base.int("slurm.nodes") <= available else {
-            throw CommandError("\(base.int("slurm.nodes")) nodes requested but partition \(base.optionalString("slurm.partition") ?? "(default)") has \(available); nothing submitted")
+        return try BatchScript.render(text, values: values, source: templatePath)
+    }
+
+    /// Checks the partition's size, writes the script to DIR/slurm/FILE, submits it and records the job id.
+    private func submit(_ script: String, job: Job, directory: String, file: String) throws -> (path: String, id: String) {
+        let available = try Sbatch.nodes(partition: job.optionalString("slurm.partition"))
+        guard job.int("slurm.nodes") <= available else {
+            throw CommandError("\(job.int("slurm.nodes")) nodes requested but partition \(job.optionalString("slurm.partition") ?? "(default)") has \(available); nothing submitted")
         }
-        try makeDirectory(spec.directory + "/slurm")
-        let path = spec.directory + "/slurm/sweep.sbatch"
+        try makeDirectory(directory + "/slurm")
+        let path = directory + "/slurm/" + file
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         let id = try Sbatch.submit(path)
-        try (id + "\n").write(toFile: spec.directory + "/slurm/job-id", atomically: true, encoding: .utf8)
-        print("submitted job array \(id) (\(tasks) task(s)\(maxParallel.map { ", at most \($0) at once" } ?? "")): \(path)")
-        print("logs: \(spec.directory)/slurm/slurm-\(id)_<task>.out")
-        print("results: \(spec.directory)/results.csv (descent report \(spec.directory))")
+        try (id + "\n").write(toFile: directory + "/slurm/job-id", atomically: true, encoding: .utf8)
+        return (path, id)
     }
+
+    private func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
     /// The running executable, absolute (the batch script runs it on the compute nodes).
     private func executablePath() -> String {

@@ -143,7 +143,7 @@ struct SlurmClusterTests {
         let (whole, preempted) = (scratch.file("runs/whole"), scratch.file("runs/preempted"))
         let id = try jobID(preempted)
         // Once it trains (a first checkpoint exists), the warning Slurm would send before the time limit.
-        #expect(try await waitFor(120) { !Checkpointer_steps(preempted).isEmpty })
+        #expect(try await waitFor(120) { !checkpointFiles(preempted).isEmpty })
         #expect(shell("scancel --batch --signal=USR1 \(id)").status == 0)
         #expect(try await waitFor(150) { finished(preempted) && !inQueue(id) && finished(whole) },
                 "\(shell("cat \(preempted)/slurm/slurm-*.out").output)")
@@ -209,6 +209,6 @@ struct SlurmClusterTests {
 }
 
 /// The checkpoint files of a run (names only).
-private func Checkpointer_steps(_ run: String) -> [String] {
+private func checkpointFiles(_ run: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints")) ?? []).filter { $0.hasPrefix("step-") }
 }

@@ -69,7 +69,8 @@ struct SweepTests {
         #expect(rows.count == 8 && Set(rows.map { $0[0] }).count == 8, "\(rows.map { $0[0] })")
         // Only the runs without a row trained again (a run killed after finishing but before its row gets its row
         // from its run directory without training).
-        let trained = second.stdoutLines.last.flatMap { $0.split(separator: " ").dropFirst(2).first.flatMap { Int($0) } } ?? -1
+        let summary = second.stdoutLines.last { $0.contains(" run(s) trained, ") }
+        let trained = summary.flatMap { $0.split(separator: " ").dropFirst(2).first.flatMap { Int($0) } } ?? -1
         #expect(trained >= 1 && trained <= 8 - partial, "\(second)")
         for row in rows {
             #expect(try readText(scratch.file("out/small/runs/\(row[0])/status.json")).contains("\"finished\""))

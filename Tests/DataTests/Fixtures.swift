@@ -1,6 +1,7 @@
 // Fixtures.swift — small files in the real on-disk formats (IDX raw and gzipped, CIFAR-10 records, HDF5 sample
 // files and damaged variants of them) written into a fresh temporary directory per test.
 import CHDF5
+import HDF5
 import CZlib
 @testable import Data
 import Foundation
@@ -72,7 +73,7 @@ func cifarRecords(_ labels: [UInt8], seed: Int = 0) -> [UInt8] {
 
 /// Changes a valid sample file in place (the HDF5 lock held, as the library's own calls hold it).
 func mutateSampleFile(_ path: String, _ change: (hid_t) -> Void) {
-    HDF5.locked {
+    HDF5Library.locked {
         let file = H5Fopen(path, shim_H5F_ACC_RDWR(), shim_H5P_DEFAULT())
         precondition(file >= 0, "test fixture: cannot open \(path)")
         change(file)
@@ -94,10 +95,10 @@ func createDataset<T>(_ file: hid_t, _ name: String, _ dims: [Int], _ type: hid_
 /// Replaces attribute `name` of the root group.
 func replaceAttribute(_ file: hid_t, _ name: String, _ value: String) {
     H5Adelete(file, name)
-    _ = HDF5.setAttribute(file, name, value)
+    _ = HDF5Library.setAttribute(file, name, value)
 }
 
 func replaceAttribute(_ file: hid_t, _ name: String, _ value: Int32) {
     H5Adelete(file, name)
-    _ = HDF5.setAttribute(file, name, value)
+    _ = HDF5Library.setAttribute(file, name, value)
 }

@@ -1,6 +1,7 @@
 // ReaderTests.swift — the data-set readers on well-formed files: IDX (raw and gzipped), CIFAR-10 records, HDF5
 // sample files written and read back, reading chosen samples, and the real Fashion-MNIST.
 import CHDF5
+import HDF5
 import Foundation
 import Testing
 @testable import Data
@@ -60,12 +61,12 @@ struct ReaderTests {
         let reader = try SampleFileReader(path: h5)
         #expect(reader.count == 10 && reader.shape == [1, 3, 4] && reader.classes == 10)
         #expect(reader.origin == paths.images)
-        HDF5.locked {
+        HDF5Library.locked {
             let file = H5Fopen(h5, shim_H5F_ACC_RDONLY(), shim_H5P_DEFAULT())
-            #expect(HDF5.attribute(file, "format") == .string("descent-samples"))
-            #expect(HDF5.attribute(file, "version") == .integer(1))
-            #expect(HDF5.attribute(file, "classes") == .integer(10))
-            #expect(HDF5.attribute(file, "source") == .string(paths.images))
+            #expect(HDF5Library.attribute(file, "format") == .string("descent-samples"))
+            #expect(HDF5Library.attribute(file, "version") == .integer(1))
+            #expect(HDF5Library.attribute(file, "classes") == .integer(10))
+            #expect(HDF5Library.attribute(file, "source") == .string(paths.images))
             H5Fclose(file)
         }
     }

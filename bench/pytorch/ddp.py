@@ -22,15 +22,16 @@ import json
 import os
 import sys
 
-for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[_v] = "1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from threads import set_thread_env  # noqa: E402  (imports neither torch nor numpy)
+
+set_thread_env(1)
 
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch.nn.parallel import DistributedDataParallel as DDP  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fmnist_data  # noqa: E402
 import train  # noqa: E402
 

@@ -28,13 +28,14 @@ import os
 import sys
 import time
 
-for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[_v] = "1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from threads import set_thread_env  # noqa: E402  (imports neither torch nor numpy)
+
+set_thread_env(1)
 
 import numpy as np  # noqa: E402
 from mpi4py import MPI  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fmnist_data  # noqa: E402
 
 IN, HID, OUT = 784, 1024, 10

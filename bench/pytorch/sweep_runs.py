@@ -13,8 +13,10 @@ import os
 import sys
 import time
 
-for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[_v] = "1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from threads import set_thread_env  # noqa: E402  (imports neither torch nor numpy)
+
+set_thread_env(1)
 
 import multiprocessing as mp  # noqa: E402
 

@@ -32,30 +32,17 @@ import sys
 import time
 
 
-def set_thread_env(threads):
-    """Thread-count variables for every BLAS/OpenMP runtime; must run before torch/numpy import."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)
-
-
-def _early_threads(argv, default=1):
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if a.startswith("--threads="):
-            return int(a.split("=", 1)[1])
-    return default
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from threads import early_threads, set_thread_env  # noqa: E402  (imports neither torch nor numpy)
 
 if __name__ == "__main__":
-    set_thread_env(_early_threads(sys.argv))
+    set_thread_env(early_threads(sys.argv))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fmnist_data  # noqa: E402
 
 BATCH = 128

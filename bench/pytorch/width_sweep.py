@@ -20,22 +20,14 @@ import statistics
 import sys
 
 
-def _early_threads(argv, default=1):
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if a.startswith("--threads="):
-            return int(a.split("=", 1)[1])
-    return default
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from threads import early_threads, set_thread_env  # noqa: E402  (imports neither torch nor numpy)
 
 if __name__ == "__main__":
-    for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[_v] = str(_early_threads(sys.argv))
+    set_thread_env(early_threads(sys.argv))
 
 import torch  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fmnist_data  # noqa: E402
 import train  # noqa: E402
 

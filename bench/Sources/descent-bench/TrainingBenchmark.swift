@@ -13,6 +13,7 @@ import Job
 import Layers
 import Optim
 import Tensor
+import Report
 import Train
 
 enum TrainingBenchmark {
@@ -173,7 +174,7 @@ enum JSONValue {
 
     var text: String {
         switch self {
-        case .s(let v): return jsonString(v)
+        case .s(let v): return jsonQuoted(v)
         case .i(let v): return String(v)
         case .d(let v, let digits): return v.isFinite ? fixed(v, digits) : "null"
         case .b(let v): return v ? "true" : "false"
@@ -182,26 +183,5 @@ enum JSONValue {
 }
 
 func json(_ pairs: [(String, JSONValue)]) -> String {
-    "{" + pairs.map { "\(jsonString($0.0)):\($0.1.text)" }.joined(separator: ",") + "}"
-}
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
+    "{" + pairs.map { "\(jsonQuoted($0.0)):\($0.1.text)" }.joined(separator: ",") + "}"
 }

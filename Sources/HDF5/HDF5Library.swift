@@ -1,14 +1,15 @@
-// HDF5Support.swift — the little HDF5 that sample files need: one process-wide lock (Debian's parallel HDF5 is
-// built without thread safety), HDF5's own error printing silenced, scalar attributes, and type names for messages.
+// HDF5Library.swift — HDF5 below the file level, for code that holds raw handles (the sample files of Data): one
+// process-wide lock (Debian's parallel HDF5 is built without thread safety), HDF5's own error printing silenced,
+// scalar attributes as found, and type names for messages. Checkpoints use HDF5File.
 import CHDF5
 import Foundation
 
-enum HDF5 {
+public enum HDF5Library {
     private static let lock = NSRecursiveLock()
 
     /// Runs `body` holding the HDF5 lock, with HDF5's error-stack printing turned off so that only Descent's
     /// one-line message reaches the user.
-    static func locked<T>(_ body: () throws -> T) rethrows -> T {
+    public static func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         H5Eset_auto2(shim_H5E_DEFAULT(), nil, nil)
@@ -16,7 +17,7 @@ enum HDF5 {
     }
 
     /// An attribute as found in a file.
-    enum Attribute: Equatable {
+    public enum Attribute: Equatable {
         case missing
         case string(String)
         case integer(Int)
@@ -24,7 +25,7 @@ enum HDF5 {
         case other(String)
 
         /// What was found, for messages: "the integer 3", "the string 'x'", "float64".
-        var found: String {
+        public var found: String {
             switch self {
             case .missing: return "nothing"
             case .string(let s): return "the string '\(s)'"
@@ -35,7 +36,7 @@ enum HDF5 {
     }
 
     /// The attribute `name` of the object `object` (a file id means its root group).
-    static func attribute(_ object: hid_t, _ name: String) -> Attribute {
+    public static func attribute(_ object: hid_t, _ name: String) -> Attribute {
         guard H5Aexists(object, name) > 0 else { return .missing }
         let attr = H5Aopen(object, name, shim_H5P_DEFAULT())
         guard attr >= 0 else { return .other("unreadable") }
@@ -69,7 +70,7 @@ enum HDF5 {
     }
 
     /// Writes a scalar attribute holding `value` (a fixed-length, null-terminated string); false on failure.
-    static func setAttribute(_ object: hid_t, _ name: String, _ value: String) -> Bool {
+    public static func setAttribute(_ object: hid_t, _ name: String, _ value: String) -> Bool {
         let type = H5Tcopy(shim_H5T_C_S1())
         defer { H5Tclose(type) }
         H5Tset_size(type, value.utf8.count + 1)
@@ -78,7 +79,7 @@ enum HDF5 {
     }
 
     /// Writes a scalar 32-bit integer attribute; false on failure.
-    static func setAttribute(_ object: hid_t, _ name: String, _ value: Int32) -> Bool {
+    public static func setAttribute(_ object: hid_t, _ name: String, _ value: Int32) -> Bool {
         var v = value
         return write(object, name, shim_H5T_NATIVE_INT32()) { attr in H5Awrite(attr, shim_H5T_NATIVE_INT32(), &v) }
     }
@@ -93,7 +94,7 @@ enum HDF5 {
     }
 
     /// A type as a person names it: uint8, int32, float64, string, compound, …
-    static func describe(type: hid_t) -> String {
+    public static func describe(type: hid_t) -> String {
         let bits = H5Tget_size(type) * 8
         switch H5Tget_class(type) {
         case H5T_INTEGER: return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + "\(bits)"
@@ -107,7 +108,7 @@ enum HDF5 {
     }
 
     /// The extent of a dataset's dataspace.
-    static func dimensions(_ dataset: hid_t) -> [Int] {
+    public static func dimensions(_ dataset: hid_t) -> [Int] {
         let space = H5Dget_space(dataset)
         defer { H5Sclose(space) }
         let rank = Int(H5Sget_simple_extent_ndims(space))
@@ -118,7 +119,7 @@ enum HDF5 {
     }
 
     /// "a 3-D int32 dataset", for messages.
-    static func describe(dataset: hid_t) -> String {
+    public static func describe(dataset: hid_t) -> String {
         let type = H5Dget_type(dataset)
         defer { H5Tclose(type) }
         return "a \(dimensions(dataset).count)-D \(describe(type: type)) dataset"
