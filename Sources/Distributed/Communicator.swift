@@ -131,7 +131,7 @@ public final class Communicator: @unchecked Sendable {
 
     /// MPI's default error handler aborts the job on a failed call; a return code other than success can only
     /// come back if someone installed MPI_ERRORS_RETURN, and then it is still fatal here.
-    private func check(_ code: Int32, _ call: String) {
+    func check(_ code: Int32, _ call: String) {
         if code != MPI_SUCCESS { MPIRuntime.fail("\(call) failed with MPI error \(code)") }
     }
 }

@@ -56,7 +56,7 @@ public enum Schema {
         k("run.epochs", atLeast(1), .int(10), "Number of passes over the training set."),
         k("run.output", .string, .string("runs"), "Directory that holds run directories."),
         k("run.stop_at_zero_train_error", .bool, .bool(false), "Stop once the training set is fitted exactly (evaluates the training set every epoch)."),
-        k("run.gradient_reduction", .choice(["auto", "sharded", "allreduce"]), .string("auto"), "How ranks combine gradients: sharded = reduce-scatter, each rank updates its slice of parameters and momentum, allgather (ZeRO-1); allreduce = one allreduce, every rank updates everything; auto = allreduce below 32,768 parameters, sharded above. Results are the same either way."),
+        k("run.gradient_reduction", .choice(["auto", "shared", "sharded", "allreduce"]), .string("auto"), "How ranks combine gradients: shared = the ranks of a node keep gradients and one copy of the parameters in shared memory, each sums and updates its slice in place (one allreduce of the slice across nodes); sharded = reduce-scatter, each rank updates its slice of parameters and momentum, allgather (ZeRO-1); allreduce = one allreduce, every rank updates everything; auto = shared on several ranks (sharded when nodes hold different numbers of ranks). Results are the same either way."),
 
         k("data.set", .choice(["fashion-mnist", "mnist", "cifar10", "hdf5"]), .string("fashion-mnist"), "Data set format and defaults."),
         k("data.path", .string, nil, "Directory of the data files (IDX: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]; CIFAR-10: data_batch_1..5.bin, test_batch.bin; hdf5: train.h5, test.h5). Default for fashion-mnist: /usr/share/datasets/fashion-mnist."),

@@ -4,15 +4,23 @@
 public final class FlatVector {
     public let count: Int
     public let data: UnsafeMutablePointer<Float>
+    /// Whether `data` was allocated here (false: memory someone else owns, such as a shared-memory window).
+    private let owned: Bool
 
     public init(count: Int) {
         self.count = count
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
         data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         data.initialize(repeating: 0, count: max(count, 1))
+        owned = true
     }
 
-    deinit { data.deallocate() }
+    /// A view of `count` Floats at `data`, which must outlive it.
+    public init(borrowing data: UnsafeMutablePointer<Float>, count: Int) {
+        self.count = count; self.data = data; owned = false
+    }
+
+    deinit { if owned { data.deallocate() } }
 
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
     public var values: [Float] { Array(buffer) }

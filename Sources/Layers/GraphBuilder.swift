@@ -131,21 +131,8 @@ public struct GraphBuilder {
         }
 
         // Bind parameter and state slices, allocate scratch.
-        var pi = 0, si = 0
-        for node in nodes {
-            guard let layer = node.layer else { continue }
-            let slots = layer.parameterDecls.map { d -> ParameterSlot in
-                defer { pi += 1 }
-                let e = layout[pi]
-                return ParameterSlot(value: model.parameters.data + e.offset, gradient: model.gradients.data + e.offset, count: d.count)
-            }
-            let stateSlots = layer.stateDecls.map { _ -> UnsafeMutablePointer<Float> in
-                defer { si += 1 }
-                return model.state.data + stateLayout[si].offset
-            }
-            layer.bind(parameters: slots, state: stateSlots)
-            layer.allocate(maxBatch: maxBatch)
-        }
+        model.bindLayers()
+        for node in nodes { node.layer?.allocate(maxBatch: maxBatch) }
         return model
     }
 }

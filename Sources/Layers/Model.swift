@@ -43,8 +43,8 @@ public final class Model {
     public let inputShape: [Int]
     public let outputShape: [Int]
     /// All trainable parameters, their gradients (same layout) and the layout table.
-    public let parameters: FlatVector
-    public let gradients: FlatVector
+    public private(set) var parameters: FlatVector
+    public private(set) var gradients: FlatVector
     public let layout: [LayoutEntry]
     /// Non-trainable state (BatchNorm running statistics) and its layout.
     public let state: FlatVector
@@ -66,6 +66,34 @@ public final class Model {
         parameters = FlatVector(count: layout.last.map { $0.offset + $0.count } ?? 0)
         gradients = FlatVector(count: parameters.count)
         state = FlatVector(count: stateLayout.last.map { $0.offset + $0.count } ?? 0)
+    }
+
+    /// Points every layer at its slices of `parameters`, `gradients` and `state`.
+    func bindLayers() {
+        var pi = 0, si = 0
+        for node in nodes {
+            guard let layer = node.layer else { continue }
+            let slots = layer.parameterDecls.map { d -> ParameterSlot in
+                defer { pi += 1 }
+                let e = layout[pi]
+                return ParameterSlot(value: parameters.data + e.offset, gradient: gradients.data + e.offset, count: d.count)
+            }
+            let stateSlots = layer.stateDecls.map { _ -> UnsafeMutablePointer<Float> in
+                defer { si += 1 }
+                return state.data + stateLayout[si].offset
+            }
+            layer.bind(parameters: slots, state: stateSlots)
+        }
+    }
+
+    /// Moves the parameters and gradients into memory the caller provides (a node's shared-memory window), with
+    /// the parameters' current values when `copyParameters`; the layers follow.
+    public func relocate(parameters newParameters: FlatVector, gradients newGradients: FlatVector, copyParameters: Bool) {
+        precondition(newParameters.count == parameters.count && newGradients.count == parameters.count)
+        if copyParameters { newParameters.copy(from: parameters) }
+        parameters = newParameters
+        gradients = newGradients
+        bindLayers()
     }
 
     /// The tensor the data loader fills: [batch] + inputShape, up to `maxBatch` samples.

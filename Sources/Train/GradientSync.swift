@@ -1,11 +1,15 @@
 // GradientSync.swift — how the ranks of a data-parallel run turn their local gradients into one SGD update
-// (DESIGN §3). Two strategies over the one flat gradient buffer:
+// (DESIGN §3). Three strategies over the one flat gradient buffer:
+//   shared     the ranks of a node keep their gradients and one copy of the parameters in shared memory
+//              (SharedWindow). After a fence, local rank l sums slice l of every local rank's gradient (in
+//              place, no message), sums that slice across nodes with one allreduce among the ranks of local
+//              index l, and updates slice l of the parameters and its momentum; a second fence publishes the
+//              parameters to the node. No copy of the gradient or the parameters is ever sent within a node.
 //   sharded    reduce-scatter the gradients; rank r updates its contiguous slice r of the parameters and of the
 //              momentum (ZeRO stage 1: optimiser memory and update work fall as 1/P); allgather the parameters.
-//   allreduce  sum the whole gradient on every rank; every rank updates every parameter (one collective, which
-//              wins for tiny models where the collectives' fixed latency dominates).
-// Either way every rank ends the step with bitwise identical parameters: each parameter is updated by exactly
-// one formula on identical inputs (sharded: by one rank, then copied).
+//   allreduce  sum the whole gradient on every rank; every rank updates every parameter.
+// Every rank ends the step with bitwise identical parameters: each parameter is updated by exactly one formula
+// on identical inputs (sharded: by one rank, then copied; shared: by one rank per node, read in place).
 import Distributed
 import Layers
 import Optim
@@ -13,31 +17,92 @@ import Tensor
 
 public final class GradientSync {
     public enum Strategy: String, Sendable, CaseIterable {
-        case sharded, allreduce
-        /// Below this many parameters one allreduce beats reduce-scatter + allgather on shared memory; above,
-        /// the two take about the same time on one node and sharding saves memory (bench/results/reduction.md).
-        public static let allreduceBelow = 32_768
+        case shared, sharded, allreduce
+        /// The fastest at every size measured (bench/results/reduction.md): `shared` whenever ranks share a node.
         public static func automatic(parameters: Int, ranks: Int) -> Strategy {
-            ranks > 1 && parameters >= allreduceBelow ? .sharded : .allreduce
+            ranks > 1 ? .shared : .allreduce
         }
     }
 
     public let communicator: Communicator
+    /// The strategy in use: `shared` falls back to `sharded` when nodes hold different numbers of ranks.
     public let strategy: Strategy
-    /// Slice r of the flat vector: counts[r] elements from offsets[r].
+    /// The ranks that share slices: all of them (sharded, allreduce) or this node's (shared).
+    private let group: Communicator
+    /// shared: the ranks of other nodes with this rank's local index (nil on one node).
+    private let acrossNodes: Communicator?
+    private let window: SharedWindow?
+    /// Slice i of the flat vector: counts[i] elements from offsets[i], for the ranks of `group`.
     public let counts: [Int32], offsets: [Int32]
-    /// The momentum of the parameters this rank updates: its slice (sharded) or all of them (allreduce).
+    /// The momentum of the parameters this rank updates: its slice (sharded, shared) or all of them (allreduce).
     public let momentum: FlatVector
     private let reducedSlice: FlatVector
     private let parameterCount: Int
+    /// Gradient sums are formed in chunks this long (fits L1), then applied: the sum is never written back.
+    private static let chunk = 2048
+    private let chunkSum = FlatVector(count: GradientSync.chunk)
+    /// Seconds spent in this rank's fences waiting for the other ranks of its node (shared).
+    public private(set) var fenceSeconds = 0.0
 
-    public init(communicator: Communicator, strategy: Strategy, parameterCount: Int, needsMomentum: Bool) {
-        self.communicator = communicator; self.strategy = strategy; self.parameterCount = parameterCount
-        (counts, offsets) = GradientSync.slices(parameterCount, ranks: communicator.size)
-        let mine = strategy == .sharded ? Int(counts[communicator.rank]) : parameterCount
+    /// Collective over `communicator`. `ranksPerNode` groups consecutive ranks as if each group were a node
+    /// (tests of the multi-node path on one machine); by default the real nodes are used.
+    public init(communicator: Communicator, strategy requested: Strategy, parameterCount: Int, needsMomentum: Bool,
+                ranksPerNode: Int? = nil) {
+        self.communicator = communicator; self.parameterCount = parameterCount
+        var strategy = requested
+        var group = communicator, acrossNodes: Communicator? = nil
+        if strategy == .shared {
+            let node = ranksPerNode.map { communicator.split(color: communicator.rank / $0, key: communicator.rank) }
+                ?? communicator.node()
+            if communicator.agree(node.size, .min) == communicator.agree(node.size, .max) {
+                group = node
+                let across = communicator.split(color: node.rank, key: communicator.rank)
+                acrossNodes = across.size > 1 ? across : nil
+            } else {
+                strategy = .sharded
+            }
+        }
+        self.strategy = strategy; self.group = group; self.acrossNodes = acrossNodes
+        (counts, offsets) = GradientSync.slices(parameterCount, ranks: group.size)
+        let mine = strategy == .allreduce ? parameterCount : Int(counts[group.rank])
         momentum = FlatVector(count: needsMomentum ? mine : 0)
-        reducedSlice = FlatVector(count: strategy == .sharded ? mine : 0)
+        reducedSlice = FlatVector(count: strategy == .sharded || acrossNodes != nil ? mine : 0)
+        // shared: every local rank's gradient, then (in local rank 0's segment) the node's parameters.
+        window = strategy == .shared
+            ? SharedWindow(communicator: group, floats: GradientSync.padded(parameterCount) + (group.rank == 0 ? parameterCount : 0))
+            : nil
     }
+
+    private static func padded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
+
+    /// shared: the node's window as flat vectors — the node's one copy of the parameters and this rank's
+    /// gradient, which `step` expects to find there. Nil for the other strategies.
+    public var sharedBuffers: (parameters: FlatVector, gradients: FlatVector)? {
+        window.map {
+            (FlatVector(borrowing: $0.segment(0) + GradientSync.padded(parameterCount), count: parameterCount),
+             FlatVector(borrowing: $0.segment(group.rank), count: parameterCount))
+        }
+    }
+
+    /// shared: moves the model's parameters (node rank 0's values; every rank initialised the same ones) and
+    /// gradients into the node's window. The other strategies leave the model where it is. Collective.
+    public func adopt(_ model: Model) {
+        guard let window, let (parameters, gradients) = sharedBuffers else { return }
+        precondition(model.parameterCount == parameterCount)
+        model.relocate(parameters: parameters, gradients: gradients, copyParameters: group.rank == 0)
+        window.fence()
+    }
+
+    /// Sets the parameters on every rank (a checkpoint's): with `shared`, node rank 0 writes the node's one copy.
+    /// Collective.
+    public func setParameters(_ model: Model, _ values: [Float]) {
+        if window == nil || group.rank == 0 { model.parameters.assign(values) }
+        window?.fence()
+    }
+
+    /// Collective: frees the shared window (the model's parameters and gradients with it). Call once, after the
+    /// model's last use.
+    public func release() { window?.free() }
 
     /// Contiguous, nearly equal slices of `count` elements over `ranks` (the first count % ranks get one more).
     public static func slices(_ count: Int, ranks: Int) -> (counts: [Int32], offsets: [Int32]) {
@@ -53,8 +118,22 @@ public final class GradientSync {
 
     /// The range of the flat vector whose momentum this rank holds.
     public var momentumRange: Range<Int> {
-        strategy == .sharded ? Int(offsets[communicator.rank])..<Int(offsets[communicator.rank] + counts[communicator.rank])
-                             : 0..<parameterCount
+        strategy == .allreduce ? 0..<parameterCount : sliceRange
+    }
+
+    /// This rank's slice among the ranks of its group (allreduce: a share of the checkpoint to write).
+    private var sliceRange: Range<Int> {
+        let lo = Int(offsets[group.rank])
+        return lo..<lo + Int(counts[group.rank])
+    }
+
+    /// The slice of the flat vectors this rank writes into a checkpoint: the slices of all ranks together cover
+    /// the vector exactly once (shared, several nodes: only the first node's ranks write).
+    public var checkpointRange: Range<Int> {
+        switch strategy {
+        case .allreduce, .sharded: sliceRange
+        case .shared: (acrossNodes?.rank ?? 0) == 0 ? sliceRange : sliceRange.lowerBound..<sliceRange.lowerBound
+        }
     }
 
     /// Reduces `model.gradients` over the ranks and applies one SGD step to `model.parameters`.
@@ -77,16 +156,54 @@ public final class GradientSync {
             sgd.update(parameters: parameters + offset, gradients: reducedSlice.data, momentumBuffer: momentumBuffer,
                        count: Int(counts[r]), lr: lr, firstStep: firstStep)
             communicator.allgather(parameters, counts: counts, offsets: offsets)
+        case .shared:
+            precondition(gradients == window!.segment(group.rank), "shared: the gradients must live in the window (sharedBuffers)")
+            sharedStep(parameters: parameters, sgd: sgd, lr: lr, firstStep: firstStep)
         }
+    }
+
+    private func sharedStep(parameters: UnsafeMutablePointer<Float>, sgd: SGD, lr: Float, firstStep: Bool) {
+        let window = window!
+        let slice = sliceRange
+        let sources = (0..<group.size).map { UnsafePointer(window.segment($0)) + slice.lowerBound }
+        var t0 = monotonicSeconds()
+        window.fence()   // every local gradient of this step is written; nobody reads the parameters any more
+        fenceSeconds += monotonicSeconds() - t0
+        let momentumBuffer = sgd.hasState ? momentum.data : nil
+        if let acrossNodes {
+            sumInto(reducedSlice.data, sources, from: 0, count: slice.count)
+            acrossNodes.allreduce(reducedSlice.data, count: slice.count)
+            sgd.update(parameters: parameters + slice.lowerBound, gradients: reducedSlice.data,
+                       momentumBuffer: momentumBuffer, count: slice.count, lr: lr, firstStep: firstStep)
+        } else {
+            // One pass: each chunk's sum is formed in L1 and applied at once.
+            var start = 0
+            while start < slice.count {
+                let n = min(GradientSync.chunk, slice.count - start)
+                sumInto(chunkSum.data, sources, from: start, count: n)
+                sgd.update(parameters: parameters + slice.lowerBound + start, gradients: chunkSum.data,
+                           momentumBuffer: momentumBuffer.map { $0 + start }, count: n, lr: lr, firstStep: firstStep)
+                start += n
+            }
+        }
+        t0 = monotonicSeconds()
+        window.fence()   // the new parameters are visible to the whole node
+        fenceSeconds += monotonicSeconds() - t0
+    }
+
+    /// out[i] = Σ over local ranks (in rank order) of sources[rank][from + i].
+    private func sumInto(_ out: UnsafeMutablePointer<Float>, _ sources: [UnsafePointer<Float>], from: Int, count: Int) {
+        if sources.count == 1 { out.update(from: sources[0] + from, count: count); return }
+        Kernels.sum(count, sources[0] + from, sources[1] + from, into: out)
+        for more in sources.dropFirst(2) { Kernels.add(count, more + from, into: out) }
     }
 
     /// The whole momentum vector on every rank (for saving a model file from one rank).
     public func gatheredMomentum() -> [Float] {
-        guard strategy == .sharded, momentum.count > 0 else { return momentum.values }
+        guard strategy != .allreduce, momentum.count > 0 else { return momentum.values }
         let full = FlatVector(count: parameterCount)
-        let r = communicator.rank
-        (full.data + Int(offsets[r])).update(from: momentum.data, count: Int(counts[r]))
-        communicator.allgather(full.data, counts: counts, offsets: offsets)
+        (full.data + sliceRange.lowerBound).update(from: momentum.data, count: sliceRange.count)
+        group.allgather(full.data, counts: counts, offsets: offsets)
         return full.values
     }
 

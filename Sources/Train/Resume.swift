@@ -58,7 +58,7 @@ extension TrainingRun {
     /// Puts the checkpoint's state into the model, the momentum shard and the trainer; returns its metrics rows.
     func restore(_ c: CheckpointContents, trainer: Trainer, sync: GradientSync) -> [EpochMetrics] {
         let model = trainer.model
-        model.parameters.assign(c.parameters)
+        sync.setParameters(model, c.parameters)
         if model.state.count == c.buffers.count { model.state.assign(c.buffers) }
         if let m = c.momentum, sync.momentum.count > 0 {
             let range = sync.momentumRange

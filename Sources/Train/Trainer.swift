@@ -82,9 +82,14 @@ public final class Trainer {
     public var afterEpoch: () throws -> Void = {}
     /// This rank's sums over the training batches of the current epoch so far (the batch loss and error).
     public var epochSums = Sums()
-    /// Seconds this rank spent in gradient reduction and update (GradientSync.step) since the epoch began: the
-    /// communication share that the per-rank debug log reports.
-    public private(set) var syncSeconds = 0.0
+    /// Seconds this rank spent in each phase of its training steps since the epoch began: the per-step
+    /// breakdown of the debug log and of the benchmarks.
+    public struct PhaseSeconds: Sendable {
+        /// Gathering the batch; forward and loss; backward; gradient reduction and SGD update (GradientSync.step,
+        /// including the wait for slower ranks).
+        public var data = 0.0, forward = 0.0, backward = 0.0, reduction = 0.0
+    }
+    public private(set) var phaseSeconds = PhaseSeconds()
 
     private let labels: UnsafeMutablePointer<Int32>
     private var rank: Int { sync.communicator.rank }
@@ -112,7 +117,7 @@ public final class Trainer {
             let epoch = position.epoch
             let plan = EpochPlan(sampleCount: train.count, batchSize: settings.batchSize, seed: settings.seed, epoch: epoch)
             if position.stepInEpoch == 0 { epochSums = Sums() }   // else resumed mid-epoch: restored with the position
-            syncSeconds = 0
+            phaseSeconds = PhaseSeconds()
             let start = monotonicSeconds()
             while position.stepInEpoch < plan.steps {
                 if sync.communicator.agree(shouldStop() ? 1 : 0) == 1 { return .stopped }
@@ -162,7 +167,9 @@ public final class Trainer {
             model.gradients.fill(0)
             return sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
         }
+        let t0 = monotonicSeconds()
         try train.gather(plan.order[range], into: model.input.data, labels: labels)
+        let t1 = monotonicSeconds()
         let context = PassContext(training: true, seed: settings.seed, step: UInt64(position.globalStep), sampleOffset: offset)
 
         let output = model.forward(batch: range.count, context)
@@ -174,10 +181,13 @@ public final class Trainer {
         running.correct += countCorrect(output, labels: labels)
         running.count += range.count * Trainer.labelsPerSample(model)
         running.samples += range.count
+        let t2 = monotonicSeconds()
         model.backward(context)
-        let t0 = monotonicSeconds()
+        let t3 = monotonicSeconds()
         sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
-        syncSeconds += monotonicSeconds() - t0
+        let t4 = monotonicSeconds()
+        phaseSeconds.data += t1 - t0; phaseSeconds.forward += t2 - t1
+        phaseSeconds.backward += t3 - t2; phaseSeconds.reduction += t4 - t3
     }
 
     /// Fails when the ranks' parameters differ (they must be bitwise identical after every step).

@@ -94,9 +94,7 @@ public final class TrainingRun {
 
     /// Each rank writes its sharded slice of the flat vectors.
     func writeShare(_ sync: GradientSync) -> WriteShare {
-        let r = world.rank
-        let lo = Int(sync.offsets[r])
-        return WriteShare(communicator: world, parameters: lo..<lo + Int(sync.counts[r]))
+        WriteShare(communicator: world, parameters: sync.checkpointRange)
     }
 
     /// Writes the model as it stands to <run>/final.h5 (checkpoint layout; `descent predict` reads it), on every
@@ -135,13 +133,15 @@ public final class TrainingRun {
         let strategy = GradientSync.Strategy(rawValue: job.string("run.gradient_reduction"))
             ?? .automatic(parameters: model.parameterCount, ranks: world.size)
         let sync = GradientSync(communicator: world, strategy: strategy, parameterCount: model.parameterCount,
-                                needsMomentum: sgd.hasState)
+                                needsMomentum: sgd.hasState, ranksPerNode: environment["DESCENT_RANKS_PER_NODE"].flatMap { Int($0) })
+        sync.adopt(model)
+        defer { sync.release() }   // after the model's last use (the shared window holds its parameters)
         let trainer = Trainer(settings: settings, model: model, loss: loss, sgd: sgd,
                               learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test, sync: sync)
 
         let log = try world.agreeing { try debugLogDirectory.map { try DebugLog(directory: $0, rank: world.rank) } }
         log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)), \(threads.localRanks) rank(s) on this node")
-        log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(strategy.rawValue), momentum slice \(sync.momentumRange)")
+        log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(sync.strategy.rawValue), momentum slice \(sync.momentumRange)")
 
         // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint.
         let directory = try world.agreeing { try RunDirectory(path: job.runDirectory) }
@@ -161,7 +161,7 @@ public final class TrainingRun {
         }
         printer.startTable(job: job, model: model, spec: spec, train: train, test: test, stepsPerEpoch: steps,
                            directory: directory.path, extra: [
-                               ("ranks", "\(world.size) (\(threads.localRanks) on this node) · gradients \(strategy.rawValue)"),
+                               ("ranks", "\(world.size) (\(threads.localRanks) on this node) · gradients \(sync.strategy.rawValue)"),
                            ], threads: "\(threads.threads) per rank (\(threads.reason))")
         if let warning = threads.oversubscription { printer.note(warning) }
         if let (path, c) = resumed {
@@ -171,7 +171,8 @@ public final class TrainingRun {
         // 3. Train; rank 0 writes one metrics row per epoch.
         var last: EpochMetrics?
         trainer.onEpoch = { [unowned trainer] metrics in
-            log?.write("epoch \(metrics.epoch): \(metrics.seconds) s training, of which \(trainer.syncSeconds) s in gradient reduction and update; samples read from disk so far: train \(train.samplesRead), test \(test.samplesRead)")
+            let p = trainer.phaseSeconds
+            log?.write("epoch \(metrics.epoch): \(metrics.seconds) s training, of which data \(p.data) s, forward \(p.forward) s, backward \(p.backward) s, gradient reduction and update \(p.reduction) s (waiting for other ranks at fences since the start: \(sync.fenceSeconds) s); samples read from disk so far: train \(train.samplesRead), test \(test.samplesRead)")
             if self.world.isRoot { try directory.append(metrics) }
             self.printer.epoch(metrics, of: settings.epochs, elapsed: monotonicSeconds() - started)
             history.append(metrics)

@@ -45,19 +45,24 @@ private func leftoverProcesses(_ binary: String) -> [String] {
 
 @Suite("descent train under mpirun", .serialized, .enabled(if: FileManager.default.fileExists(atPath: fashionMNIST)))
 struct MPITests {
+    /// "shared-nodes" is `shared` with the ranks grouped as if on several nodes (DESCENT_RANKS_PER_NODE): 2 and 3
+    /// ranks as one rank per node, 4 ranks as 2 nodes × 2, so that the sum across nodes runs too.
     @Test("1, 2, 3 and 4 ranks end with the same parameters; every rank identical after every step",
-          arguments: ["allreduce", "sharded"])
+          arguments: ["allreduce", "sharded", "shared", "shared-nodes"])
     func sameParametersOnAnyRankCount(reduction: String) async throws {
         let scratch = try Scratch()
         let jobPath = scratch.file("job.toml")
         var finals: [Int: [Float]] = [:]
+        let strategy = reduction == "shared-nodes" ? "shared" : reduction
         for ranks in 1...4 {
             let name = "p\(ranks)"
-            try distributedJob(output: scratch.path, name: name, reduction: reduction).write(toFile: jobPath, atomically: true, encoding: .utf8)
+            try distributedJob(output: scratch.path, name: name, reduction: strategy).write(toFile: jobPath, atomically: true, encoding: .utf8)
+            let nodes = reduction == "shared-nodes" ? ["DESCENT_RANKS_PER_NODE": ranks == 4 ? "2" : "1"] : [:]
             let outcome = try await descent(["train", jobPath, "--check-sync", "1", "--quiet"], in: scratch.path,
-                                            timeLimit: 120, launcher: ranks == 1 ? [] : mpirun(ranks))
+                                            timeLimit: 120, launcher: ranks == 1 ? [] : mpirun(ranks), environment: nodes)
             try #require(outcome.succeeded, "\(outcome)")
             #expect(outcome.stdout.contains("ranks          \(ranks) "), "start-up table: \(outcome.stdout)")
+            if ranks > 1 { #expect(outcome.stdout.contains("gradients \(strategy)"), "start-up table: \(outcome.stdout)") }
             finals[ranks] = try CheckpointFile.read(scratch.file("\(name)/final.h5")).parameters
         }
         let one: [Float] = finals[1] ?? []
@@ -70,6 +75,7 @@ struct MPITests {
         }
     }
 
+    /// `sharded`: with `shared` the ranks of a node hold one copy of the parameters, so they cannot drift apart.
     @Test("--check-sync stops a job whose ranks drift apart")
     func checkSyncCatchesDrift() async throws {
         let scratch = try Scratch()
@@ -102,14 +108,19 @@ struct MPITests {
         #expect(leftoverProcesses(try DescentBinary.require()).isEmpty, "processes left behind")
     }
 
-    @Test("a 2-rank checkpoint resumed on 1 and on 3 ranks reaches the same test accuracy")
-    func resumeOnOtherRankCounts() async throws {
+    /// "shared-nodes": the 2-rank run is `shared` as if on 2 nodes, where only the first node's rank writes
+    /// the checkpoint's momentum; the resumed runs are `shared` on one node.
+    @Test("a 2-rank checkpoint resumed on 1 and on 3 ranks reaches the same test accuracy",
+          arguments: ["sharded", "shared-nodes"])
+    func resumeOnOtherRankCounts(reduction: String) async throws {
         let scratch = try Scratch()
         let jobPath = scratch.file("job.toml")
-        let text = distributedJob(output: scratch.path, name: "two", reduction: "sharded")
+        let text = distributedJob(output: scratch.path, name: "two", reduction: reduction == "sharded" ? "sharded" : "shared")
             + "\n[checkpoint]\nevery = \"4 steps\"\nkeep = 20\n"
         try text.write(toFile: jobPath, atomically: true, encoding: .utf8)
-        let two = try await descent(["train", jobPath, "--quiet"], in: scratch.path, timeLimit: 120, launcher: mpirun(2))
+        let nodes = reduction == "shared-nodes" ? ["DESCENT_RANKS_PER_NODE": "1"] : [:]
+        let two = try await descent(["train", jobPath, "--quiet"], in: scratch.path, timeLimit: 120, launcher: mpirun(2),
+                                    environment: nodes)
         try #require(two.succeeded, "\(two)")
         let reference = try MetricsFile(scratch.file("two/metrics.csv")).column("test_error").last
         // Step 16 of 24 is in the second epoch: the resumed runs continue mid-epoch, on other shards.
