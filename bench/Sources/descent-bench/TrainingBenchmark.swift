@@ -9,6 +9,7 @@
 import Glibc
 #endif
 import Data
+import Distributed
 import Job
 import Layers
 import Optim
@@ -36,8 +37,10 @@ enum TrainingBenchmark {
         return try Job(path: path, overrides: pinned + extra)
     }
 
-    /// A Trainer for `job` on already prepared data, its model built and initialised as TrainingRun does.
-    static func trainer(_ job: Job, train: PreparedSplit, test: PreparedSplit) throws -> (Trainer, ModelSpec) {
+    /// A Trainer for `job` on already prepared data, its model built and initialised as TrainingRun does; data
+    /// parallel over `communicator` with the gradient reduction `descent train` would choose.
+    static func trainer(_ job: Job, train: PreparedSplit, test: PreparedSplit,
+                        communicator: Communicator = .solo) throws -> (Trainer, ModelSpec) {
         let spec = try job.modelSpec()
         let batch = job.int("optim.batch_size")
         let model = try spec.build(input: train.shape, classes: train.classes,
@@ -47,8 +50,13 @@ enum TrainingBenchmark {
                                         evaluateTrainingSet: job.bool("eval.train"), evaluateEvery: job.int("eval.every"),
                                         stopAtZeroTrainError: job.bool("run.stop_at_zero_train_error"))
         let steps = EpochPlan.steps(sampleCount: train.count, batchSize: batch)
-        let trainer = Trainer(settings: settings, model: model, loss: job.loss(), sgd: try job.sgd(),
-                              learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test)
+        let sgd = try job.sgd()
+        let sync = GradientSync(communicator: communicator,
+                                strategy: .automatic(parameters: model.parameterCount, ranks: communicator.size),
+                                parameterCount: model.parameterCount, needsMomentum: sgd.hasState)
+        sync.adopt(model)   // released with the process
+        let trainer = Trainer(settings: settings, model: model, loss: job.loss(), sgd: sgd,
+                              learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test, sync: sync)
         return (trainer, spec)
     }
 
@@ -66,36 +74,49 @@ enum TrainingBenchmark {
     }
 
     /// `descent-bench epoch`: 1 warm-up + `epochs` timed epochs of the full training set at `threads` OpenBLAS
-    /// threads. Prints a setup line (parameters, architecture), the sgemm peak before and after, one line per
-    /// epoch in train.py's schema (the first marked "warmup") and a summary with the median of the timed epochs.
+    /// threads, on one process or data parallel under mpirun (global batch 128 split over the ranks). Rank 0
+    /// prints a setup line (parameters, architecture, processes), the sgemm peak before and after, one line per
+    /// epoch in train.py's schema (the first marked "warmup") with this rank's per-phase seconds, and a summary
+    /// with the median of the timed epochs.
     static func epochs(model name: String, epochs: Int, threads: Int, jobPath: String?, sgemmReps: Int) throws {
         guard name == "mlp" || name == "lenet5" else { throw BenchError("--model must be mlp or lenet5, got \(name)") }
         guard epochs >= 1 else { throw BenchError("--epochs must be ≥ 1") }
+        let world = MPIRuntime.start()
+        defer { MPIRuntime.finish() }
         BLAS.setThreads(threads)
         var extra = ["run.epochs=\(epochs + 1)", "model.architecture=\(name)"]
         if name == "mlp" { extra.append("model.hidden=[1024]") }
         let job = try job(model: name, jobPath: jobPath, extra: extra)
         let (train, test) = try TrainingRun.loadData(job)
-        let (trainer, spec) = try trainer(job, train: train, test: test)
+        let (trainer, spec) = try trainer(job, train: train, test: test, communicator: world)
+        let say = { (line: String) in if world.isRoot { emit(line) } }
         let base: [(String, JSONValue)] = [("framework", .s("descent")), ("model", .s(name)), ("threads", .i(threads))]
-        emit(json(base + [("kind", .s("setup")), ("parameters", .i(trainer.model.parameterCount)),
-                          ("architecture", .s(spec.canonical)), ("layers", .s(layerList(trainer.model))), ("job", .s(job.source)),
-                          ("train_samples", .i(train.count)), ("test_samples", .i(test.count)),
-                          ("batch", .i(trainer.settings.batchSize)), ("steps_per_epoch", .i(trainer.stepsPerEpoch)),
-                          ("optimizer", .s("\(trainer.sgd) lr \(trainer.learningRate)")),
-                          ("blas_threads", .i(BLAS.threads)), ("openblas", .s(BLAS.configuration))]))
-        emit(sgemmLine(reps: sgemmReps, when: "before"))
+            + (world.size > 1 ? [("processes", .i(world.size))] : [])
+        say(json(base + [("kind", .s("setup")), ("parameters", .i(trainer.model.parameterCount)),
+                         ("architecture", .s(spec.canonical)), ("layers", .s(layerList(trainer.model))), ("job", .s(job.source)),
+                         ("train_samples", .i(train.count)), ("test_samples", .i(test.count)),
+                         ("batch", .i(trainer.settings.batchSize)), ("steps_per_epoch", .i(trainer.stepsPerEpoch)),
+                         ("optimizer", .s("\(trainer.sgd) lr \(trainer.learningRate)")),
+                         ("gradient_reduction", .s(trainer.sync.strategy.rawValue)),
+                         ("blas_threads", .i(BLAS.threads)), ("openblas", .s(BLAS.configuration))]))
+        say(sgemmLine(reps: sgemmReps, when: "before"))
         var timed: [Double] = []
-        trainer.onEpoch = { m in
+        var fenceBefore = 0.0
+        trainer.onEpoch = { [unowned trainer] m in
             let warmup = m.epoch == 1
             if !warmup { timed.append(m.seconds) }
-            emit(json(base + [("epoch", .i(m.epoch)), ("seconds", .d(m.seconds, 4)),
-                              ("train_loss", .d(m.batchLoss ?? .nan, 5)), ("test_accuracy", .d(1 - m.testError, 4))]
-                      + (warmup ? [("warmup", .b(true))] : [])))
+            let p = trainer.phaseSeconds
+            let fences = trainer.sync.fenceSeconds - fenceBefore
+            fenceBefore = trainer.sync.fenceSeconds
+            say(json(base + [("epoch", .i(m.epoch)), ("seconds", .d(m.seconds, 4)),
+                             ("train_loss", .d(m.batchLoss ?? .nan, 5)), ("test_accuracy", .d(1 - m.testError, 4)),
+                             ("data_s", .d(p.data, 4)), ("forward_s", .d(p.forward, 4)), ("backward_s", .d(p.backward, 4)),
+                             ("reduction_update_s", .d(p.reduction, 4)), ("fence_wait_s", .d(fences, 4))]
+                     + (warmup ? [("warmup", .b(true))] : [])))
         }
         _ = try trainer.run()
-        emit(sgemmLine(reps: sgemmReps, when: "after"))
-        emit(json(base + [("kind", .s("summary")), ("epochs", .i(timed.count)), ("median_seconds", .d(median(timed), 4))]))
+        say(sgemmLine(reps: sgemmReps, when: "after"))
+        say(json(base + [("kind", .s("summary")), ("epochs", .i(timed.count)), ("median_seconds", .d(median(timed), 4))]))
     }
 
     /// `descent-bench sweep`: for each width H, an MLP 784-H-10 on a stratified subset of `n` training images,

@@ -4,10 +4,11 @@
 //   descent-bench kernels [--reps N] [--out FILE]    GFLOP/s of Dense and Conv2D forward+backward at the MLP-1024
 //                                                   and LeNet-5 shapes (batch 128) next to cblas_sgemm 1024³
 //   descent-bench steps --model M --steps K          K bare training steps (heap allocations, under valgrind)
-//   descent-bench epoch --model M --epochs E --threads T   s/epoch of the real Trainer on Fashion-MNIST (JSON lines)
+//   [mpirun -np P] descent-bench epoch --model M --epochs E --threads T   s/epoch of the real Trainer on
+//                                        Fashion-MNIST, data parallel under mpirun, with per-phase seconds (JSON lines)
 //   descent-bench sweep --widths H… --n 4000 --epochs E    µs/step of MLP 784-H-10 on a 4,000-image subset (JSON lines)
 //   descent-bench peak --threads T…                  cblas_sgemm 1024³ GFLOP/s (JSON lines)
-//   mpirun -np P descent-bench reduction [--out FILE]  µs per gradient reduction + update, sharded vs allreduce
+//   mpirun -np P descent-bench reduction [--out FILE]  µs per gradient reduction + update, shared/sharded vs allreduce
 //   mpirun -np 2 descent-bench checkpoint [--mib M]   checkpoint write bandwidth against dd conv=fdatasync
 // epoch, sweep and peak are Descent's side of bench/compare.sh (the side-by-side comparison with PyTorch CPU).
 #if canImport(Glibc)
@@ -64,9 +65,10 @@ default:
                 next to cblas_sgemm 1024³, at 1 and 2 OpenBLAS threads
     usage: descent-bench steps --model mlp|lenet5|resnet|unet --steps K
       steps     K bare training steps, for counting heap allocations under valgrind
-    usage: descent-bench epoch --model mlp|lenet5 [--epochs E] [--threads T] [--job FILE] [--reps N]
+    usage: [mpirun -np P] descent-bench epoch --model mlp|lenet5 [--epochs E] [--threads T] [--job FILE] [--reps N]
       epoch     1 warm-up + E timed epochs (default 3) of the real Trainer on Fashion-MNIST with PyTorch's settings
-                (bench/pytorch/train.py), T OpenBLAS threads; JSON lines; FILE defaults to jobs/fmnist-<model>.toml
+                (bench/pytorch/train.py), T OpenBLAS threads, data parallel over P ranks (global batch 128);
+                JSON lines with rank 0's per-phase seconds; FILE defaults to jobs/fmnist-<model>.toml
     usage: descent-bench sweep [--widths H…] [--n N] [--epochs E] [--threads T] [--job FILE]
       sweep     MLP 784-H-10 on a stratified subset of N = 4000 images (bench/pytorch/width_sweep.py), 1 warm-up
                 + E timed epochs (default 5, ≥ 3) per width; median µs/step as JSON lines
@@ -75,7 +77,8 @@ default:
     usage: mpirun -np 2 descent-bench checkpoint [--mib 64] [--reps N] [--dir DIR] [--out FILE]
       checkpoint  write bandwidth of a checkpoint of M MiB of state against dd conv=fdatasync, same disk (DIR)
     usage: mpirun -np P descent-bench reduction [--reps N] [--out FILE]
-      reduction µs per gradient reduction + SGD update of 1K…4M floats, sharded against allreduce
+      reduction µs per gradient reduction + SGD update of 1K…4M floats, shared and sharded against allreduce,
+                then each phase alone at the MLP's size
     """)
     exit(arguments.isEmpty ? 0 : 2)
 }
