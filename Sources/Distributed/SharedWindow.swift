@@ -22,8 +22,8 @@ public final class SharedWindow: @unchecked Sendable {
         }
         var mine: UnsafeMutableRawPointer? = nil
         var win: MPI_Win? = nil
-        // Segments padded to whole cache lines so that no two ranks write the same line.
-        let padded = (floats + 15) / 16 * 16
+        // Segments padded to whole cache lines (at least one) so that no two ranks write the same line.
+        let padded = max((floats + 15) / 16 * 16, 16)
         communicator.check(MPI_Win_allocate_shared(MPI_Aint(padded * 4), 4, shim_MPI_INFO_NULL(), comm, &mine, &win),
                            "MPI_Win_allocate_shared")
         var counts: [Int] = []

@@ -32,6 +32,8 @@ public final class GradientSync {
     /// shared: the ranks of other nodes with this rank's local index (nil on one node).
     private let acrossNodes: Communicator?
     private let window: SharedWindow?
+    /// shared: where this rank's slice starts in every local rank's gradient (fixed, so the step allocates nothing).
+    private let gradientSlices: [UnsafePointer<Float>]
     /// Slice i of the flat vector: counts[i] elements from offsets[i], for the ranks of `group`.
     public let counts: [Int32], offsets: [Int32]
     /// The momentum of the parameters this rank updates: its slice (sharded, shared) or all of them (allreduce).
@@ -71,6 +73,8 @@ public final class GradientSync {
         window = strategy == .shared
             ? SharedWindow(communicator: group, floats: GradientSync.padded(parameterCount) + (group.rank == 0 ? parameterCount : 0))
             : nil
+        let start = Int(offsets[group.rank])
+        gradientSlices = window.map { w in (0..<group.size).map { UnsafePointer(w.segment($0)) + start } } ?? []
     }
 
     private static func padded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
@@ -165,7 +169,7 @@ public final class GradientSync {
     private func sharedStep(parameters: UnsafeMutablePointer<Float>, sgd: SGD, lr: Float, firstStep: Bool) {
         let window = window!
         let slice = sliceRange
-        let sources = (0..<group.size).map { UnsafePointer(window.segment($0)) + slice.lowerBound }
+        let sources = gradientSlices
         var t0 = monotonicSeconds()
         window.fence()   // every local gradient of this step is written; nobody reads the parameters any more
         fenceSeconds += monotonicSeconds() - t0
