@@ -139,6 +139,7 @@ enum TrainingBenchmark {
             var epochSeconds: [Double] = [], stepSeconds: [Double] = []
             var lastLoss = Double.nan
             var previous = 0.0
+            var phases: [Trainer.PhaseSeconds] = []
             trainer.shouldStop = { [unowned trainer] in
                 let t = now()
                 if trainer.position.stepInEpoch > 0 && trainer.position.epoch > 0 { stepSeconds.append(t - previous) }
@@ -147,15 +148,18 @@ enum TrainingBenchmark {
             }
             trainer.onEpoch = { m in
                 lastLoss = m.batchLoss ?? .nan
-                if m.epoch > 1 { epochSeconds.append(m.seconds) }
+                if m.epoch > 1 { epochSeconds.append(m.seconds); phases.append(trainer.phaseSeconds) }
             }
             _ = try trainer.run()
             let med = median(epochSeconds)
+            let perStep = { (phase: KeyPath<Trainer.PhaseSeconds, Double>) in median(phases.map { $0[keyPath: phase] }) / Double(steps) * 1e6 }
             emit(json([("framework", .s("descent")), ("model", .s("mlp-784-\(h)-10")), ("hidden", .i(h)),
                        ("threads", .i(threads)), ("n", .i(train.count)), ("steps_per_epoch", .i(steps)),
                        ("epochs", .i(epochSeconds.count)), ("ms_per_epoch", .d(med * 1e3, 3)),
                        ("us_per_step", .d(med / Double(steps) * 1e6, 1)),
                        ("us_per_step_median_of_steps", .d(median(stepSeconds) * 1e6, 1)),
+                       ("us_data", .d(perStep(\.data), 1)), ("us_forward", .d(perStep(\.forward), 1)),
+                       ("us_backward", .d(perStep(\.backward), 1)), ("us_update", .d(perStep(\.reduction), 1)),
                        ("train_loss", .d(lastLoss, 5)), ("parameters", .i(trainer.model.parameterCount)),
                        ("architecture", .s(spec.canonical))]))
         }
