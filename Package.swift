@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "Distributed", "CZlib", "CHDF5", "CMPI"]),
         .target(name: "Report", dependencies: []),
         .target(name: "Slurm", dependencies: []),
-        .target(name: "Segmentation", dependencies: ["CTIFF", "Tensor"]),
+        .target(name: "Segmentation", dependencies: ["CTIFF", "CZlib", "Tensor", "Data", "HDF5", "CHDF5", "Distributed", "CMPI", "Layers"]),
         .target(name: "Sweep", dependencies: ["Train", "Job", "Report", "Checkpoint", "Distributed", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint", "Distributed"]),
 

@@ -11,12 +11,18 @@ public struct SavedModel {
 }
 
 public enum ModelFile {
-    /// Loads `path` and rebuilds its model for batches up to `maxBatch`.
-    public static func load(_ path: String, maxBatch: Int = 256) throws -> SavedModel {
+    /// Loads `path` and rebuilds its model for batches up to `maxBatch`; `input` rebuilds a fully convolutional
+    /// model for another input size than it was trained on (the parameters do not depend on it).
+    public static func load(_ path: String, maxBatch: Int = 256, input: [Int]? = nil) throws -> SavedModel {
         let c = try CheckpointFile.read(path)
         let job = try Job(text: c.job, source: "\(path) (stored job)")
         let spec = try job.modelSpec()
-        let model = try spec.build(input: c.inputShape, classes: c.classes, maxBatch: maxBatch)
+        let model: Model
+        do {
+            model = try spec.build(input: input ?? c.inputShape, classes: c.classes, maxBatch: maxBatch)
+        } catch where input != nil {
+            throw HDF5Error(path, "its model (\(spec.canonical)) cannot take inputs of \(input!): \(error)")
+        }
         guard model.layout == c.layout, spec.canonical == c.modelSpec else {
             throw HDF5Error(path, "its layout table does not match the model its job describes (\(spec.canonical))")
         }

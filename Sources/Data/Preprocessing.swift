@@ -22,6 +22,9 @@ public struct DataOptions: Equatable, Sendable {
     public var labelNoise: Float = 0
     public var corruption = Corruption.none
     public var corruptTest = true
+    /// Training samples flipped and rotated by multiples of 90° (one of the 8 symmetries of the square, drawn per
+    /// sample and step; masks follow their images). Segmentation tiles.
+    public var flipRotate = false
 
     public init() {}
 }
@@ -117,6 +120,10 @@ public final class PreparedSplit {
     public let transform: SampleTransform
     public let shape: [Int]
     public var count: Int { labels.count }
+    /// Whether each sample has one label per pixel (segmentation masks) rather than one label.
+    public var labelsPerPixel: Bool { if case .file(let r, _, _) = storage { r.hasMasks } else { false } }
+    /// Flip and rotate the samples of training steps (`DataOptions.flipRotate`).
+    public var flipRotate = false
 
     private enum Storage {
         /// N × size bytes (negated and permuted as the transform says); pixel j of channel c is
@@ -130,6 +137,7 @@ public final class PreparedSplit {
     private let sampleSize: Int
     /// Scratch for file reads (grown to the largest gather, then reused).
     private var fileIndices: [Int] = [], rawBytes: [UInt8] = [], transformedBytes: [UInt8] = [], rawLabels: [Int32] = []
+    private var rawMasks: [UInt8] = [], unturned: [UInt32] = []
     /// Samples read from the file so far (file-backed splits only).
     public private(set) var samplesRead = 0
 
@@ -151,15 +159,18 @@ public final class PreparedSplit {
 
     deinit { if case .bytes(let p, _, _) = storage { p.deallocate() } }
 
-    /// Copies the samples `indices` (positions in this split) into `images` and their labels into `labels`.
-    /// Throws only for a file-backed split whose file cannot be read.
+    /// Copies the samples `indices` (positions in this split) into `images` and their labels into `labels` (one
+    /// per sample, or H·W per sample for masks). `step`, the global training step, keys the flips and rotations
+    /// of a split that has them; without it samples are gathered as they are. Throws only for a file-backed split
+    /// whose file cannot be read.
     @inline(__always)
-    public func gather<C: Collection>(_ indices: C, into images: UnsafeMutablePointer<Float>, labels out: UnsafeMutablePointer<Int32>) throws where C.Element == Int {
+    public func gather<C: Collection>(_ indices: C, into images: UnsafeMutablePointer<Float>, labels out: UnsafeMutablePointer<Int32>,
+                                      step: UInt64? = nil) throws where C.Element == Int {
         let size = sampleSize
         var k = 0
         switch storage {
         case .file(let reader, let gain, let offset):
-            try gatherFromFile(reader, indices, gain, offset, into: images, labels: out)
+            try gatherFromFile(reader, indices, gain, offset, into: images, labels: out, turnKey: flipRotate ? step : nil)
         case .floats(let t):
             for i in indices {
                 (images + k * size).update(from: t.data + i * size, count: size)
@@ -182,16 +193,23 @@ public final class PreparedSplit {
 
     /// Reads the samples from the file (in file order, as few runs as possible), then transforms each one.
     private func gatherFromFile<C: Collection>(_ reader: SampleFileReader, _ indices: C, _ gain: [Float], _ offset: [Float],
-                                               into images: UnsafeMutablePointer<Float>, labels out: UnsafeMutablePointer<Int32>) throws where C.Element == Int {
-        let size = sampleSize, n = indices.count
+                                               into images: UnsafeMutablePointer<Float>, labels out: UnsafeMutablePointer<Int32>,
+                                               turnKey: UInt64?) throws where C.Element == Int {
+        let size = sampleSize, n = indices.count, plane = reader.maskSize
         fileIndices.removeAll(keepingCapacity: true)
         for i in indices { fileIndices.append(sourceIndices[i]) }
         if rawBytes.count < n * size {
             rawBytes = [UInt8](repeating: 0, count: n * size); transformedBytes = rawBytes
             rawLabels = [Int32](repeating: 0, count: n)
+            if reader.hasMasks { rawMasks = [UInt8](repeating: 0, count: n * plane) }
         }
         try rawBytes.withUnsafeMutableBufferPointer { raw in
-            try rawLabels.withUnsafeMutableBufferPointer { try reader.read(indices: fileIndices, into: raw.baseAddress!, labels: $0.baseAddress!) }
+            try rawLabels.withUnsafeMutableBufferPointer { labels in
+                try rawMasks.withUnsafeMutableBufferPointer { masks in
+                    try reader.read(indices: fileIndices, into: raw.baseAddress!, labels: labels.baseAddress!,
+                                    masks: reader.hasMasks ? masks.baseAddress! : nil)
+                }
+            }
             try transformedBytes.withUnsafeMutableBufferPointer { bytes in
                 let plane = size / gain.count
                 for (k, i) in indices.enumerated() {
@@ -209,8 +227,47 @@ public final class PreparedSplit {
                     }
                 }
             }
+            guard reader.hasMasks else { return }
+            for k in 0..<n {
+                let labelsOut = out + k * plane
+                rawMasks.withUnsafeBufferPointer { m in for j in 0..<plane { labelsOut[j] = Int32(m[k * plane + j]) } }
+                guard let turnKey else { continue }
+                let turn = Turn(RandomStream(seed: transform.seed, name: "data/flip_rotate", index: turnKey)
+                    .below(shape[1] == shape[2] ? 8 : 4, UInt64(fileIndices[k])))
+                guard turn.code != 0 else { continue }
+                for c in 0..<shape[0] {
+                    (images + k * size + c * plane).withMemoryRebound(to: UInt32.self, capacity: plane) { turnPlane($0, turn) }
+                }
+                labelsOut.withMemoryRebound(to: UInt32.self, capacity: plane) { turnPlane($0, turn) }
+            }
         }
         samplesRead += n
+    }
+
+    /// One of the 8 symmetries of the square: bit 2 transposes, bit 1 flips rows, bit 0 flips columns (only the
+    /// flips, codes 0-3, for a non-square sample).
+    struct Turn {
+        let code: Int
+        init(_ code: Int) { self.code = code }
+    }
+
+    /// Applies `turn` to one H×W plane of 4-byte values (floats or labels) in place.
+    private func turnPlane(_ x: UnsafeMutablePointer<UInt32>, _ turn: Turn) {
+        let h = shape[1], w = shape[2]
+        if unturned.count < h * w { unturned = [UInt32](repeating: 0, count: h * w) }
+        unturned.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: x, count: h * w) }
+        unturned.withUnsafeBufferPointer { copy in turnLoop(x, copy.baseAddress!, h, w, turn) }
+    }
+
+    private func turnLoop(_ x: UnsafeMutablePointer<UInt32>, _ copy: UnsafePointer<UInt32>, _ h: Int, _ w: Int, _ turn: Turn) {
+        for y in 0..<h {
+            for xx in 0..<w {
+                var (sy, sx) = turn.code & 4 != 0 ? (xx, y) : (y, xx)
+                if turn.code & 2 != 0 { sy = h - 1 - sy }
+                if turn.code & 1 != 0 { sx = w - 1 - sx }
+                x[y * w + xx] = copy[sy * w + sx]
+            }
+        }
     }
 
     /// Every sample as floats, N × shape (allocates: for tests and tools, not for training).
@@ -320,6 +377,9 @@ public enum Preprocessing {
         guard o.subset <= train.count else {
             throw DataError(message: "data.subset = \(o.subset) but \(train.source) has only \(train.count) samples")
         }
+        guard !o.flipRotate || train.images.isEmpty else {
+            throw DataError(message: "data.augment = \"flip_rotate\" needs a Descent sample file (data.set = \"hdf5\"), not \(train.source)")
+        }
         let trainIndices = o.subset == 0 ? Array(0..<train.count) : Subset.indices(of: train, count: o.subset, mode: o.subsetMode, seed: o.seed)
         let testIndices = Array(0..<(o.testSubset == 0 ? test.count : min(o.testSubset, test.count)))
         let (tt, vt) = try transforms(o, train: needsStatistics(o) ? try pixels() : train, trainIndices: trainIndices)
@@ -341,7 +401,11 @@ public enum Preprocessing {
             return PreparedSplit(bytes: nil, floats: nil, file: r, shape: d.shape, labels: labels, sourceIndices: indices,
                                  classes: d.classes, source: d.source, transform: t)
         }
-        return (split(trainFile, train, planned.trainIndices, planned.trainTransform, planned.labelNoise),
-                split(testFile, test, planned.testIndices, planned.testTransform, 0))
+        if trainFile.hasMasks && (o.labelNoise > 0 || o.corruption != .none) {
+            throw DataError(trainFile.path, "has segmentation masks; data.label_noise and data.corruption are for classification")
+        }
+        let trainSplit = split(trainFile, train, planned.trainIndices, planned.trainTransform, planned.labelNoise)
+        trainSplit.flipRotate = o.flipRotate
+        return (trainSplit, split(testFile, test, planned.testIndices, planned.testTransform, 0))
     }
 }

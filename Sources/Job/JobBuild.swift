@@ -94,7 +94,7 @@ extension Job {
         case "mse": MeanSquaredError()
         case "l1": MeanAbsoluteError()
         case "bce": BinaryCrossEntropyWithLogits()
-        default: SoftmaxCrossEntropy()
+        default: SoftmaxCrossEntropy(classWeights: doubles("optim.class_weights")?.map { Float($0) })
         }
     }
 

@@ -70,6 +70,7 @@ public enum Schema {
         k("data.label_noise", fraction, .double(0), "Replace each training label with a uniformly random class with this probability (Zhang et al. 2017)."),
         k("data.corruption", .choice(["none", "random_labels", "shuffled_pixels", "random_pixels", "gaussian"]), .string("none"), "Zhang et al. 2017: all labels random; pixels shuffled by one fixed permutation; pixels shuffled by a per-image permutation; Gaussian pixels with the data set's mean and variance."),
         k("data.corrupt_test", .bool, .bool(true), "Apply pixel corruptions to the test set too (label corruptions never are)."),
+        k("data.augment", .choice(["none", "flip_rotate"]), .string("none"), "flip_rotate: each training sample (and its mask) flipped and rotated by a multiple of 90° at random each step (segmentation tiles in a Descent sample file)."),
 
         k("model.architecture", .choice(["mlp", "lenet5", "cnn", "resnet", "unet", "layers"]), .string("mlp"), "Built-in architecture, or an explicit layer list (model.layers)."),
         k("model.hidden", .ints(min: 1), .array([.int(1024)]), "mlp: widths of the hidden layers."),
@@ -87,6 +88,7 @@ public enum Schema {
 
         k("optim.batch_size", atLeast(1), .int(128), "Global batch size (split across ranks)."),
         k("optim.loss", .choice(["cross_entropy", "hinge", "mse", "l1", "bce"]), .string("cross_entropy"), "Training loss; mse, l1 and bce regress one-hot labels."),
+        k("optim.class_weights", .doubles, nil, "cross_entropy: a weight per class (per pixel for segmentation), e.g. low for the background; as many as the data set has classes."),
         k("optim.lr", positive, .double(0.01), "Base learning rate."),
         k("optim.momentum", .double(min: 0, max: 1, minExclusive: false), .double(0), "Momentum μ (PyTorch semantics)."),
         k("optim.nesterov", .bool, .bool(false), "Nesterov momentum (needs momentum > 0)."),

@@ -168,7 +168,7 @@ public final class Trainer {
             return sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
         }
         let t0 = monotonicSeconds()
-        try train.gather(plan.order[range], into: model.input.data, labels: labels)
+        try train.gather(plan.order[range], into: model.input.data, labels: labels, step: UInt64(position.globalStep))
         let t1 = monotonicSeconds()
         let context = PassContext(training: true, seed: settings.seed, step: UInt64(position.globalStep), sampleOffset: offset)
 

@@ -58,6 +58,7 @@ public final class TrainingRun {
         o.labelNoise = Float(job.double("data.label_noise"))
         o.corruption = DataOptions.Corruption(rawValue: job.string("data.corruption"))!
         o.corruptTest = job.bool("data.corrupt_test")
+        o.flipRotate = job.string("data.augment") == "flip_rotate"
         return o
     }
 
@@ -115,6 +116,12 @@ public final class TrainingRun {
         let every = try job.checkpointEvery()
         let threads = configureThreads()
         let (train, test) = try world.agreeing { try TrainingRun.loadData(job) }
+        if let weights = job.doubles("optim.class_weights") {
+            guard job.string("optim.loss") == "cross_entropy" else { throw JobError("optim.class_weights: only the cross_entropy loss takes class weights") }
+            guard weights.count == train.classes, weights.allSatisfy({ $0 >= 0 }), weights.contains(where: { $0 > 0 }) else {
+                throw JobError("optim.class_weights: expected \(train.classes) weights ≥ 0 (one per class of \(train.source)), got \(weights)")
+            }
+        }
         let batch = job.int("optim.batch_size")
         let model = try spec.build(input: train.shape, classes: train.classes,
                                    maxBatch: max(batch, min(job.int("eval.batch_size"), max(test.count, train.count))))

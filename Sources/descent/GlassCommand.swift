@@ -8,7 +8,7 @@ struct GlassCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glass",
         abstract: "Glass-defect segmentation on line-scan images (in progress: synth).",
-        subcommands: [GlassSynthCommand.self]
+        subcommands: [GlassSynthCommand.self, GlassTilesCommand.self, GlassSegmentCommand.self, GlassScoreCommand.self]
     )
 }
 

@@ -1,0 +1,60 @@
+// Overview.swift — what a person looks at after segmentation: a downscaled picture of the image with predicted
+// defects coloured by class (PNG), and the list of predicted defects (connected components) with their bounding
+// boxes and areas. Both come from one pass over the image and its predicted mask, band by band.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct Overview {
+    /// One overview pixel per `scale` × `scale` image pixels.
+    public var scale = 16
+    /// Side of an image pixel in µm (0.5 µm for the 16K line camera).
+    public var pixelMicrometres = 0.5
+    /// Colours of classes 1…5 (scratch red, pit yellow, crack magenta, chip cyan, dirt green).
+    public static let colours: [(UInt8, UInt8, UInt8)] = [(0, 0, 0), (255, 40, 40), (255, 220, 0), (255, 0, 255), (0, 220, 255), (60, 220, 60)]
+
+    public init() {}
+
+    /// Writes the overview PNG to `png` and returns the predicted defects of `mask` over `image`.
+    public func write(image: MaskRows, mask: MaskRows, png: String) throws -> [Component] {
+        guard image.width == mask.width, image.height == mask.height else {
+            throw TIFFError(mask.path, "is \(mask.width) × \(mask.height) but the image \(image.path) is \(image.width) × \(image.height)")
+        }
+        let width = image.width, height = image.height
+        let ow = (width + scale - 1) / scale, oh = (height + scale - 1) / scale
+        var rgb = [UInt8](repeating: 0, count: ow * oh * 3)
+        var pixels = [UInt8](repeating: 0, count: scale * width), classes = pixels
+        var brightness = [Int](repeating: 0, count: ow), defect = [UInt8](repeating: 0, count: ow)
+        let labeller = ComponentLabeller(width: width)
+        for oy in 0..<oh {
+            let rows = oy * scale..<min((oy + 1) * scale, height)
+            try pixels.withUnsafeMutableBufferPointer { try image.read(rows: rows, into: $0.baseAddress!) }
+            try classes.withUnsafeMutableBufferPointer { try mask.read(rows: rows, into: $0.baseAddress!) }
+            classes.withUnsafeBufferPointer { labeller.add(rows: $0.baseAddress!, count: rows.count, hits: nil) }
+            for i in 0..<ow { brightness[i] = 0; defect[i] = 0 }
+            for r in 0..<rows.count {
+                for x in 0..<width {
+                    brightness[x / scale] += Int(pixels[r * width + x])
+                    let k = classes[r * width + x]
+                    if k > defect[x / scale] { defect[x / scale] = k }   // a defect pixel marks its whole block
+                }
+            }
+            for ox in 0..<ow {
+                let n = rows.count * (min((ox + 1) * scale, width) - ox * scale)
+                let grey = UInt8(brightness[ox] / max(n, 1))
+                let (r, g, b) = defect[ox] == 0 ? (grey, grey, grey) : Self.colours[Int(defect[ox])]
+                rgb[(oy * ow + ox) * 3] = r; rgb[(oy * ow + ox) * 3 + 1] = g; rgb[(oy * ow + ox) * 3 + 2] = b
+            }
+        }
+        try PNGWriter.writeRGB(path: png, width: ow, height: oh, pixels: rgb)
+        return labeller.finish()
+    }
+
+    /// The defects as CSV: class, name, bounding box (inclusive pixel coordinates), area in px and µm².
+    public func csv(_ defects: [Component]) -> String {
+        let area = pixelMicrometres * pixelMicrometres
+        return "class,name,x0,y0,x1,y1,area_px,area_um2\n" + defects.map {
+            "\($0.kind),\(GlassSynthesis.classNames[$0.kind]),\($0.x0),\($0.y0),\($0.x1),\($0.y1),\($0.area),\(Double($0.area) * area)"
+        }.joined(separator: "\n") + (defects.isEmpty ? "" : "\n")
+    }
+}

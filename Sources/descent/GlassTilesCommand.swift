@@ -1,0 +1,61 @@
+// GlassTilesCommand.swift — `descent glass tiles`: the training tiles of the segmentation model, cut from line-scan
+// images and their masks into one Descent sample file (data.set = "hdf5" trains on it).
+import ArgumentParser
+import Data
+import Foundation
+import Segmentation
+
+struct GlassTilesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tiles",
+        abstract: "Cut (image, mask) tiles from line-scan images into a Descent sample file for training.",
+        discussion: """
+        Each IMAGE (8-bit TIFF) is read with its mask: IMAGE with .tif replaced by -mask.tif, as `descent glass synth` \
+        writes them. Tiles of --tile × --tile pixels step by --tile − --overlap. Every tile with a defect pixel is kept; \
+        a tile of background only is kept with probability --background (seeded), so that training sees defects \
+        often. The file has /images (N×1×T×T), /masks (N×T×T, classes 0-5) and /labels (each tile's most frequent \
+        defect class, 0 for background). Put the training tiles in DIR/train.h5 and tiles of other images in \
+        DIR/test.h5, and train with data.set = "hdf5", data.path = DIR (jobs/glass-unet.toml). Images are read band \
+        by band: memory does not grow with their height. The file appears only when complete.
+        """
+    )
+
+    @Argument(help: "Line-scan images (8-bit grayscale TIFF), each with its -mask.tif.") var images: [String]
+    @Option(help: "Output sample file (.h5).") var out: String
+    @Option(help: "Side of the square tiles in pixels.") var tile = 128
+    @Option(help: "Overlap of neighbouring tiles in pixels.") var overlap = 0
+    @Option(help: "Probability of keeping a tile that holds no defect.") var background = 0.05
+    @Option(help: "Seed of the background draws.") var seed: UInt64 = 0
+
+    func run() throws {
+        try failing {
+            guard tile >= 8, overlap >= 0, overlap < tile, (0...1).contains(background) else {
+                throw CommandError("need --tile ≥ 8, 0 ≤ --overlap < --tile and 0 ≤ --background ≤ 1")
+            }
+            for image in images {
+                for path in [image, TileCutter.maskPath(for: image)] where !FileManager.default.fileExists(atPath: path) {
+                    throw CommandError("\(path): no such file\(path == image ? "" : " (the mask of \(image))")")
+                }
+            }
+            let parent = URL(fileURLWithPath: out).deletingLastPathComponent().path
+            if !parent.isEmpty { try makeDirectory(parent) }
+            var cutter = TileCutter()
+            (cutter.tile, cutter.overlap, cutter.backgroundFraction, cutter.seed) = (tile, overlap, background, seed)
+            let writer = try SampleFileWriter(path: out, shape: [1, tile, tile], classes: GlassSynthesis.classNames.count,
+                                              source: "descent glass tiles of \(images.count) image\(images.count == 1 ? "" : "s")",
+                                              masks: true)
+            var total = TileCutter.Counts()
+            for (i, image) in images.enumerated() {
+                let c = try cutter.cut(image: image, mask: TileCutter.maskPath(for: image), imageIndex: i, into: writer)
+                print("\(image): \(c.kept) of \(c.seen) tiles kept, \(c.withDefects) with defects")
+                total.seen += c.seen; total.kept += c.kept; total.withDefects += c.withDefects
+                for k in 0..<total.pixels.count { total.pixels[k] += c.pixels[k] }
+            }
+            try writer.finish()
+            let shares = zip(GlassSynthesis.classNames, total.pixels).map { name, n in
+                "\(name) \(String(format: "%.3f", 100 * Double(n) / Double(max(total.pixels.reduce(0, +), 1))))%"
+            }
+            print("\(out): \(total.kept) tiles of \(tile) × \(tile) (\(total.withDefects) with defects); pixels: \(shares.joined(separator: ", "))")
+        }
+    }
+}
