@@ -18,7 +18,8 @@ public enum MaskFileFormat {
 public final class MaskFileWriter {
     public let path: String
     public let width: Int, height: Int
-    private let temporary: String
+    /// Where the file is written until `finish` renames it (a rank that fails removes it before aborting the job).
+    public let temporary: String
     private let communicator: Communicator
     private var file: HDF5File?
     private var dataset: hid_t = -1, transfer: hid_t = -1

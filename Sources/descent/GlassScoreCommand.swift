@@ -10,23 +10,27 @@ struct GlassScoreCommand: ParsableCommand {
         commandName: "score",
         abstract: "Score a predicted defect mask against the true mask: IoU, precision, recall, defects found.",
         discussion: """
-        PRED and MASK are 8-bit class masks of the same size (0 background, 1 scratch, 2 pit, 3 crack, 4 chip, \
-        5 dirt), as `descent glass synth` writes them. For each defect class, counting pixels:
-          TP px, FP px, FN px  pixels of the class predicted as it; predicted as it but of another class; of the \
-        class but predicted as another.
-          IoU        TP / (TP + FP + FN): the overlap of predicted and true pixels over their union.
-          precision  TP / (TP + FP): the share of pixels predicted as the class that are of it.
-          recall     TP / (TP + FN): the share of the class's pixels that are predicted as it.
-        Counting defects (8-connected components of one class in MASK):
-          defects    true defects of the class; found: those with at least one pixel predicted as their class.
-          detection recall  found / defects.
-        The last row: the mean IoU over the classes present in MASK or PRED (a class in neither has no IoU), and \
-        the defects found over all classes. "—" marks a figure that is undefined (e.g. the class is in neither mask); \
-        in JSON it is null.
+        <prediction> and <mask> are class masks of the same size (0 background, 1 scratch, 2 pit, 3 crack, 4 chip, \
+        5 dirt): the .h5 file `descent glass segment` writes, or an 8-bit TIFF as `descent glass synth` writes masks. \
+        They are read in bands of 256 rows.
+
+        Per defect class, counting pixels: TP px are pixels of the class predicted as it, FP px pixels predicted \
+        as it that are of another class, FN px pixels of the class predicted as another. IoU = TP / (TP + FP + FN), \
+        the overlap of predicted and true pixels over their union; precision = TP / (TP + FP), the share of the \
+        pixels predicted as the class that are of it; recall = TP / (TP + FN), the share of the class's pixels \
+        that are predicted as it.
+
+        Per defect class, counting defects: defects are the 8-connected components of the class in <mask>; a \
+        defect is found when at least one of its pixels is predicted as its class; detection recall = found / \
+        defects.
+
+        The last row gives the mean IoU over the classes present in <mask> or <prediction> (a class in neither has \
+        no IoU), and the defects found over all classes. "—" marks an undefined figure (a class in neither mask \
+        has no IoU, a class never predicted no precision, a class not in <mask> no recall); in JSON it is null.
         """
     )
 
-    @Argument(help: "The predicted mask (8-bit TIFF).") var prediction: String
+    @Argument(help: "The predicted mask (NAME-pred.h5 from glass segment, or an 8-bit TIFF).") var prediction: String
     @Argument(help: "The true mask (8-bit TIFF).") var mask: String
     @Option(help: "Also write the scores to this file as one JSON object.") var json: String?
 
@@ -35,14 +39,15 @@ struct GlassScoreCommand: ParsableCommand {
             let score = try MaskScore(prediction: try openMask(prediction), truth: try openMask(mask))
             print(score.markdown(), terminator: "")
             if let json {
-                do { try (score.json() + "\n").write(toFile: json, atomically: true, encoding: .utf8) }
-                catch { throw CommandError("\(json): cannot be written (\((error as NSError).localizedDescription))") }
+                guard let f = fopen(json, "w") else { throw CommandError("\(json): cannot be created (\(String(cString: strerror(errno))))") }
+                let written = fputs(score.json() + "\n", f) >= 0
+                guard fclose(f) == 0, written else { throw CommandError("\(json): cannot be written (\(String(cString: strerror(errno))))") }
             }
         }
     }
 }
 
-/// Opens a class mask for streaming by rows.
+/// Opens a class mask for streaming by rows: a prediction of `glass segment` (.h5) or a mask TIFF.
 func openMask(_ path: String) throws -> MaskRows {
-    try TIFFStripReader(path: path)
+    path.hasSuffix(".h5") ? try MaskFileReader(path: path) : try TIFFStripReader(path: path)
 }

@@ -89,6 +89,7 @@ struct GlassSegmentCommand: ParsableCommand {
                             try writer.write(rows: segmenter.rows(ofTileRow: t, height: reader.height), b.baseAddress!)
                         }
                     } catch {
+                        unlink(writer.temporary)   // nothing half-written left behind
                         MPIRuntime.fail("rank \(world.rank): \(error)")   // the others wait in a collective write: abort
                     }
                 }

@@ -1,6 +1,7 @@
 // ComponentsTests.swift — streaming connected components against a naive flood fill, on random masks and on
 // shapes that only join late (U), join only diagonally, touch another class, or span several bands; fed in bands
 // of 1 row, 3 rows and the whole height.
+import Foundation
 import Testing
 @testable import Segmentation
 
@@ -125,6 +126,22 @@ struct ComponentsTests {
             == [Component(kind: 4, x0: 1, y0: 0, x1: 5, y1: 19, area: 20, hit: true)])
         prediction[17 * width + 4] = 0
         #expect(label(truth, hits: prediction, width: width, band: band).map(\.hit) == [false])
+    }
+
+    @Test("a synthetic glass mask (crossing scratches, chips at the edges) matches a flood fill, in bands of 64 rows")
+    func synthetic() throws {
+        let dir = FileManager.default.temporaryDirectory.path + "/descent-components-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var g = GlassSynthesis()
+        (g.width, g.height, g.seed, g.defectsPerClass, g.margin, g.rowsPerStrip) = (1024, 800, 4, 4, 64, 64)
+        try g.write(image: dir + "/g.tif", mask: dir + "/m.tif")
+        let reader = try TIFFStripReader(path: dir + "/m.tif")
+        var mask = [UInt8](repeating: 0, count: 1024 * 800)
+        try mask.withUnsafeMutableBufferPointer { try reader.read(rows: 0..<800, into: $0.baseAddress!) }
+        let expected = sorted(floodFill(mask, hits: nil, width: 1024, height: 800))
+        #expect(expected.count > 10)
+        #expect(sorted(label(mask, width: 1024, band: 64)) == expected)
     }
 
     @Test("finish starts a new image")

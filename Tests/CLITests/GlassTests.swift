@@ -1,0 +1,107 @@
+// GlassTests.swift — the glass-defect pipeline through the built executable, on small synthetic line-scan images:
+// synth → tiles → data-parallel U-Net training → band-parallel segmentation on 1, 2 and 4 ranks (the same mask
+// every time, compared with h5diff) → overview PNG, defect list and score; and its bad inputs, each one line and
+// nothing half-written left behind.
+import Foundation
+import Segmentation
+import Testing
+
+private func mpirun(_ ranks: Int) -> [String] { ["mpirun", "-np", "\(ranks)", "--oversubscribe"] }
+
+/// Runs a tool (h5diff) and returns its exit status and output.
+private func tool(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
+
+/// Three 1024 × 512 images with masks (4 defects of each class), tiles of 32 × 32 from images 0-1 for training and
+/// from image 1 for the test split, and a 1-epoch U-Net trained on them with 2 ranks: its final.h5.
+private func trainedModel(_ scratch: Scratch) async throws -> String {
+    let synth = try await descent(["glass", "synth", "--out", "img", "--images", "3", "--width", "1024", "--height", "512",
+                                   "--defects-per-class", "4"], in: scratch.path)
+    #expect(synth.status == 0, "\(synth)")
+    let train = try await descent(["glass", "tiles", "img/glass-0.tif", "img/glass-1.tif", "--out", "tiles/train.h5", "--tile", "32"], in: scratch.path)
+    #expect(train.status == 0 && train.stdout.contains("tiles/train.h5:"), "\(train)")
+    let test = try await descent(["glass", "tiles", "img/glass-1.tif", "--out", "tiles/test.h5", "--tile", "32", "--seed", "1"], in: scratch.path)
+    #expect(test.status == 0, "\(test)")
+    try jobText([
+        ("run", ["name = \"unet\"", "epochs = 1", "seed = 2", "output = \"runs\""]),
+        ("data", ["set = \"hdf5\"", "path = \"tiles\"", "augment = \"flip_rotate\""]),
+        ("model", ["architecture = \"unet\"", "depth = 2", "channels = 2", "batchnorm = false"]),
+        ("optim", ["batch_size = 16", "lr = 0.05", "momentum = 0.9", "class_weights = [0.1, 1, 1, 1, 1, 1]"]),
+        ("eval", ["batch_size = 16"]),
+    ]).write(toFile: scratch.file("unet.toml"), atomically: true, encoding: .utf8)
+    let run = try await descent(["train", "unet.toml"], in: scratch.path, timeLimit: 240, launcher: mpirun(2))
+    #expect(run.status == 0 && run.stdout.contains("data           hdf5 [1, 32, 32]"), "\(run)")
+    return "runs/unet/final.h5"
+}
+
+private let segmentOptions = ["--tile-rows", "64", "--tile-columns", "128", "--halo", "16"]
+
+@Suite("descent glass: tiles, training, band-parallel segmentation, score", .serialized)
+struct GlassTests {
+    @Test("1, 2 and 4 ranks write the same mask; overview PNG, defect list and score")
+    func segmentOnAnyRankCount() async throws {
+        let scratch = try Scratch()
+        let model = try await trainedModel(scratch)
+        for ranks in [1, 2, 4] {
+            let out = "pred\(ranks)"
+            let r = try await descent(["glass", "segment", model, "img/glass-2.tif", "--out", out] + segmentOptions,
+                                      in: scratch.path, timeLimit: 240, launcher: ranks == 1 ? [] : mpirun(ranks))
+            #expect(r.status == 0 && r.stdout.contains("img/glass-2.tif: 1024 × 512"), "\(r)")
+            #expect(exists(scratch.file("\(out)/glass-2-pred.h5")) && !exists(scratch.file("\(out)/glass-2-pred.h5.tmp")))
+        }
+        for ranks in [2, 4] {
+            let (status, text) = try tool("/usr/bin/h5diff", [scratch.file("pred1/glass-2-pred.h5"), scratch.file("pred\(ranks)/glass-2-pred.h5"), "/mask", "/mask"])
+            #expect(status == 0, "the \(ranks)-rank mask differs from the 1-rank mask: \(text)")
+        }
+        let png = try readBytes(scratch.file("pred2/glass-2-overview.png"))
+        #expect(Array(png.prefix(8)) == [137, 80, 78, 71, 13, 10, 26, 10], "not a PNG")
+        let csv = try readText(scratch.file("pred2/glass-2-defects.csv"))
+        #expect(csv.hasPrefix("class,name,x0,y0,x1,y1,area_px,area_um2\n"))
+
+        let score = try await descent(["glass", "score", "pred2/glass-2-pred.h5", "img/glass-2-mask.tif"], in: scratch.path)
+        #expect(score.status == 0 && score.stdout.contains("IoU") && score.stdout.contains("scratch"), "\(score)")
+        let perfect = try await descent(["glass", "score", "img/glass-2-mask.tif", "img/glass-2-mask.tif"], in: scratch.path)
+        #expect(perfect.status == 0, "\(perfect)")
+    }
+
+    @Test("bad inputs: one line naming the file, exit 1, nothing half-written left")
+    func badInputs() async throws {
+        let scratch = try Scratch()
+        let model = try await trainedModel(scratch)
+        // A mask with a class Descent does not know; a truncated image (libtiff writes the directory last: it is lost).
+        let w = try TIFFStripWriter(path: scratch.file("img/odd.tif"), width: 1024, height: 256)
+        let m = try TIFFStripWriter(path: scratch.file("img/odd-mask.tif"), width: 1024, height: 256)
+        let rows = [UInt8](repeating: 9, count: 1024 * 64)
+        for _ in 0..<4 { try rows.withUnsafeBufferPointer { try w.append($0.baseAddress!); try m.append($0.baseAddress!) } }
+        try w.close(); try m.close()
+        let image = try readBytes(scratch.file("img/glass-2.tif"))
+        try Data(image.prefix(image.count / 2)).write(to: URL(fileURLWithPath: scratch.file("img/cut.tif")))
+
+        let cases: [(String, [String], [String], String)] = [
+            ("missing image", ["glass", "segment", model, "img/none.tif", "--out", "bad"] + segmentOptions, mpirun(2), "img/none.tif: no such file"),
+            ("truncated image", ["glass", "segment", model, "img/cut.tif", "--out", "bad"] + segmentOptions, mpirun(2), "img/cut.tif: not a TIFF image"),
+            ("not a model", ["glass", "segment", "img/glass-0.tif", "img/glass-2.tif", "--out", "bad"], [], "img/glass-0.tif"),
+            ("unknown mask class", ["glass", "tiles", "img/odd.tif", "--out", "bad/t.h5", "--tile", "32"], [], "img/odd-mask.tif: unknown class 9"),
+            ("missing mask", ["glass", "tiles", "img/cut.tif", "--out", "bad/t.h5"], [], "img/cut-mask.tif: no such file"),
+            ("score sizes differ", ["glass", "score", "img/odd-mask.tif", "img/glass-2-mask.tif"], [], "img/odd-mask.tif"),
+        ]
+        for (name, arguments, launcher, message) in cases {
+            let r = try await descent(arguments, in: scratch.path, timeLimit: 60, launcher: launcher)
+            let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("descent:") }
+            #expect(r.status != 0 && !r.timedOut, "\(name): \(r)")
+            #expect(lines.count == 1 && lines[0].contains(message), "\(name): expected one line with '\(message)': \(r)")
+            let left = (try? FileManager.default.subpathsOfDirectory(atPath: scratch.file("bad"))) ?? []
+            #expect(left.filter { $0.hasSuffix(".h5") || $0.hasSuffix(".tmp") }.isEmpty, "\(name) left \(left)")
+        }
+    }
+}
