@@ -206,7 +206,8 @@ public final class SampleFileReader {
             let isUInt8 = H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 1 && H5Tget_sign(type) == H5T_SGN_NONE
             H5Tclose(type)
             guard isUInt8, HDF5Library.dimensions(masks) == [dims[0], dims[2], dims[3]] else {
-                throw fail("/masks is \(HDF5Library.describe(dataset: masks)), expected uint8 \(dims[0])×\(dims[2])×\(dims[3]) (one class per pixel of each image)")
+                let found = HDF5Library.dimensions(masks).map(String.init).joined(separator: "×")
+                throw fail("/masks is \(HDF5Library.describe(dataset: masks)) of \(found), expected uint8 \(dims[0])×\(dims[2])×\(dims[3]) (one class per pixel of each image)")
             }
         }
         done = true

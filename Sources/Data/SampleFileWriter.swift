@@ -73,15 +73,13 @@ public final class SampleFileWriter {
         guard file >= 0 else { throw DataError(path, "written after finish") }
         guard label >= 0, Int(label) < classes else { throw DataError(path, "label \(label) is outside 0..<\(classes)") }
         guard (mask != nil) == withMasks else { throw DataError(path, withMasks ? "every sample needs a mask" : "this file has no masks") }
+        // Checked before anything is buffered: a refused sample leaves the file as it was.
+        if let mask, let bad = UnsafeBufferPointer(start: mask, count: maskSize).first(where: { Int($0) >= classes }) {
+            throw DataError(path, "mask of sample \(count + pendingLabels.count) has class \(bad) outside 0..<\(classes)")
+        }
         pendingImages.append(contentsOf: UnsafeBufferPointer(start: image, count: sampleSize))
         pendingLabels.append(label)
-        if let mask {
-            let m = UnsafeBufferPointer(start: mask, count: maskSize)
-            if let bad = m.first(where: { Int($0) >= classes }) {
-                throw DataError(path, "mask of sample \(count + pendingLabels.count - 1) has class \(bad) outside 0..<\(classes)")
-            }
-            pendingMasks.append(contentsOf: m)
-        }
+        if let mask { pendingMasks.append(contentsOf: UnsafeBufferPointer(start: mask, count: maskSize)) }
         if pendingLabels.count == Self.samplesPerWrite { try writePending() }
     }
 

@@ -106,13 +106,40 @@ public final class TrainingRun {
         try world.agreeing { if world.isRoot { try directory.commit(path + ".tmp", as: path) } }
     }
 
+    /// The Trainer of `job` on prepared data: its model built and initialised, data parallel over `world` with the
+    /// job's gradient reduction (its parameters adopted by the GradientSync, which the caller releases after the
+    /// model's last use). `descent train` and the benchmarks build their trainers here.
+    public static func trainer(_ job: Job, train: PreparedSplit, test: PreparedSplit, world: Communicator,
+                               checkSyncEvery: Int = 0, injectedFault: Trainer.InjectedFault? = nil,
+                               ranksPerNode: Int? = nil) throws -> (Trainer, GradientSync) {
+        let spec = try job.modelSpec()
+        let sgd = try job.sgd()
+        let batch = job.int("optim.batch_size")
+        let model = try spec.build(input: train.shape, classes: train.classes,
+                                   maxBatch: max(batch, min(job.int("eval.batch_size"), max(test.count, train.count))))
+        model.initialize(seed: UInt64(job.int("run.seed")), spec.initializer, gain: spec.gain)
+        var settings = Trainer.Settings(epochs: job.int("run.epochs"), batchSize: batch, seed: UInt64(job.int("run.seed")),
+                                        evaluateTrainingSet: job.bool("eval.train"), evaluateEvery: job.int("eval.every"),
+                                        stopAtZeroTrainError: job.bool("run.stop_at_zero_train_error"),
+                                        checkSyncEvery: checkSyncEvery)
+        settings.injectedFault = injectedFault
+        let steps = EpochPlan.steps(sampleCount: train.count, batchSize: batch)
+        let strategy = GradientSync.Strategy(rawValue: job.string("run.gradient_reduction"))
+            ?? .automatic(parameters: model.parameterCount, ranks: world.size)
+        let sync = GradientSync(communicator: world, strategy: strategy, parameterCount: model.parameterCount,
+                                needsMomentum: sgd.hasState, ranksPerNode: ranksPerNode)
+        sync.adopt(model)
+        let trainer = Trainer(settings: settings, model: model, loss: job.loss(), sgd: sgd,
+                              learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test, sync: sync)
+        return (trainer, sync)
+    }
+
     @discardableResult
     public func execute() throws -> Result {
         let started = monotonicSeconds()
         // 1. Everything that can be wrong with the job or the data, on every rank, before anything is written.
         let spec = try job.modelSpec()
-        let sgd = try job.sgd()
-        let loss = job.loss()
+        _ = try job.sgd()
         let every = try job.checkpointEvery()
         let threads = configureThreads()
         let (train, test) = try world.agreeing { try TrainingRun.loadData(job) }
@@ -122,29 +149,17 @@ public final class TrainingRun {
                 throw JobError("optim.class_weights: expected \(train.classes) weights ≥ 0 (one per class of \(train.source)), got \(weights)")
             }
         }
-        let batch = job.int("optim.batch_size")
-        let model = try spec.build(input: train.shape, classes: train.classes,
-                                   maxBatch: max(batch, min(job.int("eval.batch_size"), max(test.count, train.count))))
-        model.initialize(seed: UInt64(job.int("run.seed")), spec.initializer, gain: spec.gain)
-        var settings = Trainer.Settings(epochs: job.int("run.epochs"), batchSize: batch, seed: UInt64(job.int("run.seed")),
-                                        evaluateTrainingSet: job.bool("eval.train"), evaluateEvery: job.int("eval.every"),
-                                        stopAtZeroTrainError: job.bool("run.stop_at_zero_train_error"),
-                                        checkSyncEvery: checkSyncEvery)
-        if let fault = environment["DESCENT_FAULT"] {
-            guard let parsed = Trainer.InjectedFault(fault) else {
-                throw JobError("DESCENT_FAULT='\(fault)': expected fail:RANK:STEP or desync:RANK:STEP")
+        var fault: Trainer.InjectedFault? = nil
+        if let text = environment["DESCENT_FAULT"] {
+            guard let parsed = Trainer.InjectedFault(text) else {
+                throw JobError("DESCENT_FAULT='\(text)': expected fail:RANK:STEP or desync:RANK:STEP")
             }
-            settings.injectedFault = parsed
+            fault = parsed
         }
-        let steps = EpochPlan.steps(sampleCount: train.count, batchSize: batch)
-        let strategy = GradientSync.Strategy(rawValue: job.string("run.gradient_reduction"))
-            ?? .automatic(parameters: model.parameterCount, ranks: world.size)
-        let sync = GradientSync(communicator: world, strategy: strategy, parameterCount: model.parameterCount,
-                                needsMomentum: sgd.hasState, ranksPerNode: environment["DESCENT_RANKS_PER_NODE"].flatMap { Int($0) })
-        sync.adopt(model)
+        let (trainer, sync) = try TrainingRun.trainer(job, train: train, test: test, world: world, checkSyncEvery: checkSyncEvery,
+                                                      injectedFault: fault, ranksPerNode: environment["DESCENT_RANKS_PER_NODE"].flatMap { Int($0) })
         defer { sync.release() }   // after the model's last use (the shared window holds its parameters)
-        let trainer = Trainer(settings: settings, model: model, loss: loss, sgd: sgd,
-                              learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test, sync: sync)
+        let model = trainer.model, batch = trainer.settings.batchSize, steps = trainer.stepsPerEpoch
 
         let log = try world.agreeing { try debugLogDirectory.map { try DebugLog(directory: $0, rank: world.rank) } }
         log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)), \(threads.localRanks) rank(s) on this node")
@@ -181,7 +196,7 @@ public final class TrainingRun {
             let p = trainer.phaseSeconds
             log?.write("epoch \(metrics.epoch): \(metrics.seconds) s training, of which data \(p.data) s, forward \(p.forward) s, backward \(p.backward) s, gradient reduction and update \(p.reduction) s (waiting for other ranks at fences since the start: \(sync.fenceSeconds) s); samples read from disk so far: train \(train.samplesRead), test \(test.samplesRead)")
             if self.world.isRoot { try directory.append(metrics) }
-            self.printer.epoch(metrics, of: settings.epochs, elapsed: monotonicSeconds() - started)
+            self.printer.epoch(metrics, of: trainer.settings.epochs, elapsed: monotonicSeconds() - started)
             history.append(metrics)
             last = metrics
         }

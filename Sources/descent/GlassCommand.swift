@@ -1,5 +1,5 @@
-// GlassCommand.swift — `descent glass …`: glass-defect segmentation on line-scan images. So far: `synth`, the
-// synthetic images with exact masks that the rest of the pipeline trains and is scored on.
+// GlassCommand.swift — `descent glass …`: glass-defect segmentation on line-scan images (synth, tiles, segment,
+// score; training is `descent train` on the tiles), and `synth`, the synthetic images with exact masks.
 import ArgumentParser
 import Foundation
 import Segmentation
@@ -7,7 +7,7 @@ import Segmentation
 struct GlassCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glass",
-        abstract: "Glass-defect segmentation on line-scan images (in progress: synth).",
+        abstract: "Glass-defect segmentation on line-scan images: synth, tiles, segment, score (training: descent train jobs/glass-unet.toml).",
         subcommands: [GlassSynthCommand.self, GlassTilesCommand.self, GlassSegmentCommand.self, GlassScoreCommand.self]
     )
 }

@@ -37,27 +37,12 @@ enum TrainingBenchmark {
         return try Job(path: path, overrides: pinned + extra)
     }
 
-    /// A Trainer for `job` on already prepared data, its model built and initialised as TrainingRun does; data
-    /// parallel over `communicator` with the gradient reduction `descent train` would choose.
+    /// A Trainer for `job` on already prepared data, built by TrainingRun exactly as `descent train` builds it;
+    /// data parallel over `communicator` (its shared window is released with the process).
     static func trainer(_ job: Job, train: PreparedSplit, test: PreparedSplit,
                         communicator: Communicator = .solo) throws -> (Trainer, ModelSpec) {
-        let spec = try job.modelSpec()
-        let batch = job.int("optim.batch_size")
-        let model = try spec.build(input: train.shape, classes: train.classes,
-                                   maxBatch: max(batch, min(job.int("eval.batch_size"), max(test.count, train.count))))
-        model.initialize(seed: UInt64(job.int("run.seed")), spec.initializer, gain: spec.gain)
-        let settings = Trainer.Settings(epochs: job.int("run.epochs"), batchSize: batch, seed: UInt64(job.int("run.seed")),
-                                        evaluateTrainingSet: job.bool("eval.train"), evaluateEvery: job.int("eval.every"),
-                                        stopAtZeroTrainError: job.bool("run.stop_at_zero_train_error"))
-        let steps = EpochPlan.steps(sampleCount: train.count, batchSize: batch)
-        let sgd = try job.sgd()
-        let sync = GradientSync(communicator: communicator,
-                                strategy: .automatic(parameters: model.parameterCount, ranks: communicator.size),
-                                parameterCount: model.parameterCount, needsMomentum: sgd.hasState)
-        sync.adopt(model)   // released with the process
-        let trainer = Trainer(settings: settings, model: model, loss: job.loss(), sgd: sgd,
-                              learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test, sync: sync)
-        return (trainer, spec)
+        let (trainer, _) = try TrainingRun.trainer(job, train: train, test: test, world: communicator)
+        return (trainer, try job.modelSpec())
     }
 
     /// The model's layers on one line ("conv1 Conv2D(…) [6, 28, 28] 156; …"), from Model.summary.
