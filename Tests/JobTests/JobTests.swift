@@ -36,8 +36,14 @@ struct JobTests {
     func shipped(file: String) throws {
         let job = try Job(path: packageRoot + "/jobs/" + file)
         let spec = try job.modelSpec()
-        let input = job.string("data.set") == "cifar10" ? [3, 32, 32] : [1, 28, 28]
-        _ = try spec.build(input: input, classes: 10, maxBatch: 2)
+        // The shipped hdf5 job trains on `descent glass tiles` output: 128 × 128 tiles, 6 pixel classes.
+        let (input, classes) = switch job.string("data.set") {
+        case "cifar10": ([3, 32, 32], 10)
+        case "hdf5": ([1, 128, 128], 6)
+        default: ([1, 28, 28], 10)
+        }
+        _ = try spec.build(input: input, classes: classes, maxBatch: 2)
+        if let weights = job.doubles("optim.class_weights") { #expect(weights.count == classes, "\(file): optim.class_weights") }
         _ = try job.sgd()
         _ = try job.learningRate(stepsPerEpoch: 469)
     }
