@@ -80,6 +80,14 @@ public final class ComponentLabeller {
         return out
     }
 
+    /// The components completed so far (not yet returned), and forgets them: a caller that writes them out band
+    /// by band keeps memory independent of how many components the image has.
+    public func takeCompleted() -> [Component] {
+        let out = finished
+        finished.removeAll(keepingCapacity: true)
+        return out
+    }
+
     private func find(_ node: Int32) -> Int32 {
         var n = node
         while parent[Int(n)] != n {

@@ -1,6 +1,6 @@
 // Overview.swift — what a person looks at after segmentation: a downscaled picture of the image with predicted
 // defects coloured by class (PNG), and the list of predicted defects (connected components) with their bounding
-// boxes and areas. Both come from one pass over the image and its predicted mask, band by band.
+// boxes and areas, written as they are found. Both come from one pass over the image and its mask, band by band.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,11 +15,14 @@ public struct Overview {
 
     public init() {}
 
-    /// Writes the overview PNG to `png` and returns the predicted defects of `mask` over `image`.
-    public func write(image: MaskRows, mask: MaskRows, png: String) throws -> [Component] {
+    /// Writes the overview PNG to `png` and the predicted defects of `mask` over `image` to `csv` (class, name,
+    /// bounding box in inclusive pixel coordinates, area in px and µm²), written as they are completed; returns
+    /// their count. Both files appear under their names only when complete.
+    public func write(image: MaskRows, mask: MaskRows, png: String, csv: String) throws -> Int {
         guard image.width == mask.width, image.height == mask.height else {
             throw TIFFError(mask.path, "is \(mask.width) × \(mask.height) but the image \(image.path) is \(image.width) × \(image.height)")
         }
+        let list = try DefectList(path: csv, pixelMicrometres: pixelMicrometres)
         let width = image.width, height = image.height
         let ow = (width + scale - 1) / scale, oh = (height + scale - 1) / scale
         var rgb = [UInt8](repeating: 0, count: ow * oh * 3)
@@ -31,6 +34,7 @@ public struct Overview {
             try pixels.withUnsafeMutableBufferPointer { try image.read(rows: rows, into: $0.baseAddress!) }
             try classes.withUnsafeMutableBufferPointer { try mask.read(rows: rows, into: $0.baseAddress!) }
             classes.withUnsafeBufferPointer { labeller.add(rows: $0.baseAddress!, count: rows.count, hits: nil) }
+            try list.append(labeller.takeCompleted())
             for i in 0..<ow { brightness[i] = 0; defect[i] = 0 }
             for r in 0..<rows.count {
                 for x in 0..<width {
@@ -46,15 +50,44 @@ public struct Overview {
                 rgb[(oy * ow + ox) * 3] = r; rgb[(oy * ow + ox) * 3 + 1] = g; rgb[(oy * ow + ox) * 3 + 2] = b
             }
         }
+        try list.append(labeller.finish())
         try PNGWriter.writeRGB(path: png, width: ow, height: oh, pixels: rgb)
-        return labeller.finish()
+        try list.close()
+        return list.count
+    }
+}
+
+/// The defect list as CSV, appended to as components are completed: `path` + ".tmp", renamed when closed.
+final class DefectList {
+    let path: String, temporary: String
+    private var file: UnsafeMutablePointer<FILE>?
+    private let area: Double
+    private(set) var count = 0
+
+    init(path: String, pixelMicrometres: Double) throws {
+        self.path = path; temporary = path + ".tmp"; area = pixelMicrometres * pixelMicrometres
+        guard let f = fopen(temporary, "w") else { throw TIFFError(temporary, "cannot be created (\(String(cString: strerror(errno))))") }
+        file = f
+        fputs("class,name,x0,y0,x1,y1,area_px,area_um2\n", f)
     }
 
-    /// The defects as CSV: class, name, bounding box (inclusive pixel coordinates), area in px and µm².
-    public func csv(_ defects: [Component]) -> String {
-        let area = pixelMicrometres * pixelMicrometres
-        return "class,name,x0,y0,x1,y1,area_px,area_um2\n" + defects.map {
-            "\($0.kind),\(GlassSynthesis.classNames[$0.kind]),\($0.x0),\($0.y0),\($0.x1),\($0.y1),\($0.area),\(Double($0.area) * area)"
-        }.joined(separator: "\n") + (defects.isEmpty ? "" : "\n")
+    deinit { if let file { fclose(file); unlink(temporary) } }
+
+    func append(_ defects: [Component]) throws {
+        guard let file else { return }
+        for d in defects {
+            let line = "\(d.kind),\(GlassSynthesis.classNames[d.kind]),\(d.x0),\(d.y0),\(d.x1),\(d.y1),\(d.area),\(Double(d.area) * area)\n"
+            guard fputs(line, file) >= 0 else { throw TIFFError(temporary, "cannot be written (disk full?)") }
+        }
+        count += defects.count
+    }
+
+    func close() throws {
+        guard let f = file else { return }
+        file = nil
+        guard fflush(f) == 0, fsync(fileno(f)) == 0, fclose(f) == 0, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw TIFFError(path, "cannot be written (\(String(cString: strerror(errno))))")
+        }
     }
 }

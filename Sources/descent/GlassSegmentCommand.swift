@@ -99,11 +99,9 @@ struct GlassSegmentCommand: ParsableCommand {
                     var overview = Overview()
                     overview.scale = overviewScale; overview.pixelMicrometres = pixelSize
                     let defects = try overview.write(image: try TIFFStripReader(path: image), mask: try MaskFileReader(path: predicted),
-                                                     png: "\(out)/\(name)-overview.png")
-                    let csv = "\(out)/\(name)-defects.csv"
-                    try overview.csv(defects).write(toFile: csv, atomically: true, encoding: .utf8)
+                                                     png: "\(out)/\(name)-overview.png", csv: "\(out)/\(name)-defects.csv")
                     let mb = Double(reader.width * reader.height) / 1e6
-                    print("\(image): \(reader.width) × \(reader.height) (\(String(format: "%.0f", mb)) MB) segmented in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", mb / seconds)) MB/s) · \(defects.count) defects → \(predicted), \(name)-overview.png, \(name)-defects.csv")
+                    print("\(image): \(reader.width) × \(reader.height) (\(String(format: "%.0f", mb)) MB) segmented in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", mb / seconds)) MB/s) · \(defects) defects → \(predicted), \(name)-overview.png, \(name)-defects.csv")
                 }
                 world.barrier()
             }
