@@ -30,11 +30,12 @@ private func distributedJob(output: String, name: String, reduction: String) -> 
 
 private func mpirun(_ ranks: Int) -> [String] { ["mpirun", "-np", "\(ranks)", "--oversubscribe"] }
 
-/// Processes still running the binary under test (there must be none once a job has ended).
-private func leftoverProcesses(_ binary: String) -> [String] {
+/// Processes still running the binary under test on `job` (there must be none once the job has ended). Other
+/// suites run `descent train` at the same time, so the job file's unique path is part of the pattern.
+private func leftoverProcesses(_ binary: String, job: String) -> [String] {
     let ps = Process()
     ps.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-    ps.arguments = ["-f", binary + " train"]
+    ps.arguments = ["-f", binary + " train " + job]
     let pipe = Pipe()
     ps.standardOutput = pipe
     try? ps.run()
@@ -105,7 +106,7 @@ struct MPITests {
         #expect(status.contains("\"failed\"") && status.contains("rank \(failing)"), "status.json: \(status)")
         #expect(!exists(scratch.file("fail/final.h5")))
         try await Task.sleep(for: .milliseconds(300))
-        #expect(leftoverProcesses(try DescentBinary.require()).isEmpty, "processes left behind")
+        #expect(leftoverProcesses(try DescentBinary.require(), job: jobPath).isEmpty, "processes left behind")
     }
 
     /// "shared-nodes": the 2-rank run is `shared` as if on 2 nodes, where only the first node's rank writes
