@@ -29,13 +29,13 @@ let package = Package(
 
         // Data sets, job files, checkpoints, training, reports.
         .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CMPI"]),
         .target(name: "Data", dependencies: ["Tensor", "HDF5", "CZlib", "CHDF5"]),
         .target(name: "Job", dependencies: ["Layers", "Optim", .product(name: "TOMLKit", package: "TOMLKit")]),
-        .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "Distributed", "CZlib", "CHDF5", "CMPI"]),
+        .target(name: "Checkpoint", dependencies: ["HDF5", "Layers", "Job", "Distributed", "CZlib", "CHDF5"]),
         .target(name: "Report", dependencies: []),
         .target(name: "Slurm", dependencies: []),
-        .target(name: "Segmentation", dependencies: ["CTIFF", "CZlib", "Tensor", "Data", "HDF5", "CHDF5", "Distributed", "CMPI", "Layers"]),
+        .target(name: "Segmentation", dependencies: ["CTIFF", "CZlib", "Tensor", "Data", "HDF5", "CHDF5", "Distributed", "Layers"]),
         .target(name: "Sweep", dependencies: ["Train", "Job", "Report", "Checkpoint", "Distributed", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint", "Distributed"]),
 

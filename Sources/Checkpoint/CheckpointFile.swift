@@ -14,7 +14,6 @@
 //   /data/shift, /data/scale float32 [C]    the input normalisation: x ↦ (x/255 − shift)·scale
 //   /metrics                 float64 [E, C] one row per epoch, attribute columns (the C names, comma-separated;
 //                            NaN where not measured)
-import CMPI
 import CZlib
 import Distributed
 import HDF5
@@ -99,14 +98,7 @@ public enum CheckpointFile {
     public static func write(_ c: CheckpointContents, to path: String, share: WriteShare? = nil) throws {
         let share = share ?? .whole(c.parameters.count)
         let comm = share.communicator
-        var fapl: hid_t? = nil
-        if let handle = comm.mpiHandle, comm.size > 1 {
-            let plist = H5Pcreate(shim_H5P_FILE_ACCESS())
-            H5Pset_fapl_mpio(plist, handle, shim_MPI_INFO_NULL())
-            fapl = plist
-        }
-        defer { if let fapl { H5Pclose(fapl) } }
-        let f = try HDF5File.create(path, fileAccess: fapl)
+        let f = try HDF5File.create(path, parallelOver: comm.size > 1 ? comm.mpiHandle : nil)
         f.writesWholeDatasets = comm.isRoot
         try f.setAttribute("format", CheckpointFormat.name)
         try f.setAttribute("version", CheckpointFormat.version)

@@ -3,6 +3,7 @@
 // fixed-length strings. Every failure becomes an `HDF5Error` naming the file and the object; HDF5's own error
 // stack is never printed.
 import CHDF5
+import CMPI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,10 +23,17 @@ public final class HDF5File {
 
     private init(path: String, id: hid_t) { self.path = path; self.id = id }
 
-    /// Creates (truncates) `path`. `fileAccess` is a file access property list (e.g. MPI-IO), default serial.
-    public static func create(_ path: String, fileAccess: hid_t? = nil) throws -> HDF5File {
+    /// Creates (truncates) `path`: serially, or with `processes`, by every process of that MPI communicator at
+    /// once through the MPI-IO driver (each then writes its own part; see `writesWholeDatasets`).
+    public static func create(_ path: String, parallelOver processes: MPI_Comm? = nil) throws -> HDF5File {
         H5Eset_auto2(shim_H5E_DEFAULT(), nil, nil)
-        let id = H5Fcreate(path, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), fileAccess ?? shim_H5P_DEFAULT())
+        var fileAccess = shim_H5P_DEFAULT()
+        if let processes {
+            fileAccess = H5Pcreate(shim_H5P_FILE_ACCESS())
+            H5Pset_fapl_mpio(fileAccess, processes, shim_MPI_INFO_NULL())
+        }
+        defer { if processes != nil { H5Pclose(fileAccess) } }
+        let id = H5Fcreate(path, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), fileAccess)
         guard id >= 0 else { throw HDF5Error(path, "cannot be created (\(String(cString: strerror(errno))))\(lockingHint())") }
         return HDF5File(path: path, id: id)
     }

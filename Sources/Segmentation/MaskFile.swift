@@ -2,7 +2,6 @@
 // written by every rank of a job at once through MPI-IO, each rank its own bands of rows (collective writes), and
 // read back band by band like a mask TIFF.
 import CHDF5
-import CMPI
 import Distributed
 import HDF5
 #if canImport(Glibc)
@@ -28,14 +27,7 @@ public final class MaskFileWriter {
     public init(path: String, width: Int, height: Int, communicator: Communicator, attributes: [(String, String)]) throws {
         self.path = path; self.width = width; self.height = height; self.communicator = communicator
         temporary = path + ".tmp"
-        var fapl: hid_t? = nil
-        if let handle = communicator.mpiHandle, communicator.size > 1 {
-            let plist = H5Pcreate(shim_H5P_FILE_ACCESS())
-            H5Pset_fapl_mpio(plist, handle, shim_MPI_INFO_NULL())
-            fapl = plist
-        }
-        defer { if let fapl { H5Pclose(fapl) } }
-        let f = try HDF5File.create(temporary, fileAccess: fapl)
+        let f = try HDF5File.create(temporary, parallelOver: communicator.size > 1 ? communicator.mpiHandle : nil)
         file = f
         try f.setAttribute("format", MaskFileFormat.name)
         try f.setAttribute("version", MaskFileFormat.version)
