@@ -1,6 +1,7 @@
-// HDF5Library.swift — HDF5 below the file level, for code that holds raw handles (the sample files of Data): one
-// process-wide lock (Debian's parallel HDF5 is built without thread safety), HDF5's own error printing silenced,
-// scalar attributes as found, and type names for messages. Checkpoints use HDF5File.
+// HDF5Library.swift — HDF5 below the file level: one process-wide lock that every HDF5 call in Descent holds
+// (Debian's parallel HDF5 is built without thread safety; HDF5File takes it in each call, code with raw handles
+// such as Data's sample files around its own), HDF5's own error printing silenced, scalar attributes as found,
+// and type names for messages.
 import CHDF5
 import Foundation
 

@@ -32,13 +32,15 @@ public final class MaskFileWriter {
         try f.setAttribute("format", MaskFileFormat.name)
         try f.setAttribute("version", MaskFileFormat.version)
         for (k, v) in attributes { try f.setAttribute(k, v) }
-        var dims = [hsize_t(height), hsize_t(width)]
-        let space = H5Screate_simple(2, &dims, nil)
-        defer { H5Sclose(space) }
-        dataset = H5Dcreate2(f.id, "mask", shim_H5T_NATIVE_UINT8(), space, shim_H5P_DEFAULT(), shim_H5P_DEFAULT(), shim_H5P_DEFAULT())
-        guard dataset >= 0 else { throw HDF5Error(temporary, "cannot create /mask (\(height) × \(width))") }
-        transfer = H5Pcreate(shim_H5P_DATASET_XFER())
-        if communicator.size > 1 { H5Pset_dxpl_mpio(transfer, H5FD_MPIO_COLLECTIVE) }
+        try HDF5Library.locked {
+            var dims = [hsize_t(height), hsize_t(width)]
+            let space = H5Screate_simple(2, &dims, nil)
+            defer { H5Sclose(space) }
+            dataset = H5Dcreate2(f.id, "mask", shim_H5T_NATIVE_UINT8(), space, shim_H5P_DEFAULT(), shim_H5P_DEFAULT(), shim_H5P_DEFAULT())
+            guard dataset >= 0 else { throw HDF5Error(temporary, "cannot create /mask (\(height) × \(width))") }
+            transfer = H5Pcreate(shim_H5P_DATASET_XFER())
+            if communicator.size > 1 { H5Pset_dxpl_mpio(transfer, H5FD_MPIO_COLLECTIVE) }
+        }
     }
 
     deinit {
@@ -51,20 +53,22 @@ public final class MaskFileWriter {
     /// of times; a rank with nothing to write passes an empty range.
     public func write(rows: Range<Int>, _ data: UnsafePointer<UInt8>) throws {
         guard rows.lowerBound >= 0, rows.upperBound <= height else { throw HDF5Error(temporary, "rows \(rows) outside 0..<\(height)") }
-        let space = H5Dget_space(dataset)
-        defer { H5Sclose(space) }
-        var start = [hsize_t(rows.lowerBound), 0], count = [hsize_t(rows.count), hsize_t(width)]
-        var memoryCount = [hsize_t(max(rows.count, 1) * width)]
-        let memory = H5Screate_simple(1, &memoryCount, nil)
-        defer { H5Sclose(memory) }
-        if rows.isEmpty {
-            H5Sselect_none(space)
-            H5Sselect_none(memory)
-        } else {
-            H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nil, &count, nil)
-        }
-        guard H5Dwrite(dataset, shim_H5T_NATIVE_UINT8(), memory, space, transfer, data) >= 0 else {
-            throw HDF5Error(temporary, "cannot write rows \(rows) of /mask (disk full?)")
+        try HDF5Library.locked {
+            let space = H5Dget_space(dataset)
+            defer { H5Sclose(space) }
+            var start = [hsize_t(rows.lowerBound), 0], count = [hsize_t(rows.count), hsize_t(width)]
+            var memoryCount = [hsize_t(max(rows.count, 1) * width)]
+            let memory = H5Screate_simple(1, &memoryCount, nil)
+            defer { H5Sclose(memory) }
+            if rows.isEmpty {
+                H5Sselect_none(space)
+                H5Sselect_none(memory)
+            } else {
+                H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nil, &count, nil)
+            }
+            guard H5Dwrite(dataset, shim_H5T_NATIVE_UINT8(), memory, space, transfer, data) >= 0 else {
+                throw HDF5Error(temporary, "cannot write rows \(rows) of /mask (disk full?)")
+            }
         }
     }
 
@@ -86,8 +90,10 @@ public final class MaskFileWriter {
 
     @discardableResult
     private func closeHandles() -> Bool {
-        if dataset >= 0 { H5Dclose(dataset) }
-        if transfer >= 0 { H5Pclose(transfer) }
+        HDF5Library.locked {
+            if dataset >= 0 { H5Dclose(dataset) }
+            if transfer >= 0 { H5Pclose(transfer) }
+        }
         (dataset, transfer) = (-1, -1)
         let ok = (try? file?.close()) != nil
         file = nil
@@ -111,12 +117,13 @@ public final class MaskFileReader: MaskRows {
         let shape = try file.shape("mask")
         guard shape.count == 2, shape[0] > 0, shape[1] > 0 else { throw HDF5Error(path, "/mask is \(shape), expected height × width") }
         (height, width) = (shape[0], shape[1])
-        dataset = H5Dopen2(file.id, "mask", shim_H5P_DEFAULT())
+        let id = file.id
+        dataset = HDF5Library.locked { H5Dopen2(id, "mask", shim_H5P_DEFAULT()) }
         guard dataset >= 0 else { throw HDF5Error(path, "cannot open /mask") }
     }
 
     deinit {
-        H5Dclose(dataset)
+        HDF5Library.locked { _ = H5Dclose(dataset) }
         try? file.close()
     }
 
@@ -124,14 +131,16 @@ public final class MaskFileReader: MaskRows {
         guard rows.lowerBound >= 0, rows.upperBound <= height, !rows.isEmpty else {
             throw HDF5Error(path, "rows \(rows) outside 0..<\(height)")
         }
-        let space = H5Dget_space(dataset)
-        defer { H5Sclose(space) }
-        var start = [hsize_t(rows.lowerBound), 0], count = [hsize_t(rows.count), hsize_t(width)]
-        H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nil, &count, nil)
-        let memory = H5Screate_simple(2, &count, nil)
-        defer { H5Sclose(memory) }
-        guard H5Dread(dataset, shim_H5T_NATIVE_UINT8(), memory, space, shim_H5P_DEFAULT(), out) >= 0 else {
-            throw HDF5Error(path, "cannot read rows \(rows) of /mask (truncated file?)")
+        try HDF5Library.locked {
+            let space = H5Dget_space(dataset)
+            defer { H5Sclose(space) }
+            var start = [hsize_t(rows.lowerBound), 0], count = [hsize_t(rows.count), hsize_t(width)]
+            H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nil, &count, nil)
+            let memory = H5Screate_simple(2, &count, nil)
+            defer { H5Sclose(memory) }
+            guard H5Dread(dataset, shim_H5T_NATIVE_UINT8(), memory, space, shim_H5P_DEFAULT(), out) >= 0 else {
+                throw HDF5Error(path, "cannot read rows \(rows) of /mask (truncated file?)")
+            }
         }
     }
 }
