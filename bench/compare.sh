@@ -44,36 +44,9 @@ JSONL="$RESULTS/pytorch.jsonl"
 REPORT="$RESULTS/pytorch.md"
 mkdir -p "$RESULTS"
 
-# 1. PyTorch (CPU) and numpy, the way ../shared/notes/peers.md installs them: the CPU wheel in /opt/wheels plus its
-#    pure-Python dependencies from PyPI. Debian's own python3 refuses pip installs (PEP 668) unless told
-#    --break-system-packages; a virtualenv or pyenv interpreter takes them as they are.
-pip_install() {
-  local log
-  log=$(mktemp)
-  if "$PYTHON" -m pip install "$@" >"$log" 2>&1; then rm -f "$log"; return 0; fi
-  if grep -q externally-managed-environment "$log"; then
-    rm -f "$log"
-    "$PYTHON" -m pip install --break-system-packages "$@"
-  else
-    cat "$log" >&2; rm -f "$log"; return 1
-  fi
-}
-if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
-  if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
-    echo "compare.sh: installing python3-pip"
-    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-    $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends python3-pip
-  fi
-  if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
-    shopt -s nullglob
-    wheels=(/opt/wheels/torch-*+cpu-*.whl)
-    shopt -u nullglob
-    [[ ${#wheels[@]} -gt 0 ]] || { echo "compare.sh: no /opt/wheels/torch-*+cpu-*.whl; HINT: install a CPU build of torch for $PYTHON by hand, or set PYTHON to an interpreter that has one" >&2; exit 1; }
-    echo "compare.sh: installing ${wheels[-1]}"
-    pip_install "${wheels[-1]}"
-  fi
-  "$PYTHON" -c 'import numpy' 2>/dev/null || pip_install numpy
-fi
+# 1. PyTorch (CPU) and numpy (bench/python_peers.sh).
+source bench/python_peers.sh
+install_python_peers compare.sh numpy
 
 # 2. Descent, release build.
 if [[ $BUILD -eq 1 ]]; then

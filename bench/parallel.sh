@@ -30,9 +30,8 @@ done
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 if [[ $PEERS == 1 ]]; then
-  "$PYTHON" -c 'import torch, numpy' 2>/dev/null \
-    || "$PYTHON" -m pip install -q --break-system-packages --find-links /opt/wheels torch numpy
-  "$PYTHON" -c 'import mpi4py' 2>/dev/null || "$PYTHON" -m pip install -q --break-system-packages mpi4py
+  source bench/python_peers.sh
+  install_python_peers parallel.sh numpy mpi4py
 fi
 [[ $BUILD == 1 ]] && swift build -c release --product descent-bench >/dev/null
 BENCH=.build/release/descent-bench

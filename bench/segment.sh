@@ -53,37 +53,10 @@ REPORT="$RESULTS/segment.md"
 mkdir -p "$RESULTS" "$WORK"
 WORK="$(cd "$WORK" && pwd)"
 
-# 1. Python packages: PyTorch CPU (the wheel in /opt/wheels) and numpy as compare.sh installs them, plus tifffile
-#    (the image, memory-mapped) and h5py (Descent's model file and mask) from PyPI.
-pip_install() {
-  local log
-  log=$(mktemp)
-  if "$PYTHON" -m pip install "$@" >"$log" 2>&1; then rm -f "$log"; return 0; fi
-  if grep -q externally-managed-environment "$log"; then
-    rm -f "$log"
-    "$PYTHON" -m pip install --break-system-packages "$@"
-  else
-    cat "$log" >&2; rm -f "$log"; return 1
-  fi
-}
-if ! "$PYTHON" -c 'import torch, numpy, tifffile, h5py' 2>/dev/null; then
-  if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
-    echo "segment.sh: installing python3-pip"
-    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-    $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends python3-pip
-  fi
-  if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
-    shopt -s nullglob
-    wheels=(/opt/wheels/torch-*+cpu-*.whl)
-    shopt -u nullglob
-    [[ ${#wheels[@]} -gt 0 ]] || { echo "segment.sh: no /opt/wheels/torch-*+cpu-*.whl; HINT: install a CPU build of torch for $PYTHON by hand, or set PYTHON to an interpreter that has one" >&2; exit 1; }
-    echo "segment.sh: installing ${wheels[-1]}"
-    pip_install "${wheels[-1]}"
-  fi
-  for pkg in numpy tifffile h5py; do
-    "$PYTHON" -c "import $pkg" 2>/dev/null || pip_install "$pkg"
-  done
-fi
+# 1. Python packages: PyTorch CPU and numpy as compare.sh installs them (bench/python_peers.sh), plus tifffile
+#    (the image, memory-mapped) and h5py (Descent's model file and mask).
+source bench/python_peers.sh
+install_python_peers segment.sh numpy tifffile h5py
 
 say() { echo "== $*" >&2; }
 
