@@ -228,13 +228,13 @@ public final class PreparedSplit {
                 }
             }
             guard reader.hasMasks else { return }
+            let turns = turnKey.map { RandomStream(seed: transform.seed, name: "data/flip_rotate", index: $0) }
             for k in 0..<n {
                 let labelsOut = out + k * plane
                 rawMasks.withUnsafeBufferPointer { m in for j in 0..<plane { labelsOut[j] = Int32(m[k * plane + j]) } }
-                guard let turnKey else { continue }
-                let turn = Turn(RandomStream(seed: transform.seed, name: "data/flip_rotate", index: turnKey)
-                    .below(shape[1] == shape[2] ? 8 : 4, UInt64(fileIndices[k])))
-                guard turn.code != 0 else { continue }
+                guard let turns else { continue }
+                let turn = turns.below(shape[1] == shape[2] ? 8 : 4, UInt64(fileIndices[k]))
+                guard turn != 0 else { continue }
                 for c in 0..<shape[0] {
                     (images + k * size + c * plane).withMemoryRebound(to: UInt32.self, capacity: plane) { turnPlane($0, turn) }
                 }
@@ -244,27 +244,22 @@ public final class PreparedSplit {
         samplesRead += n
     }
 
-    /// One of the 8 symmetries of the square: bit 2 transposes, bit 1 flips rows, bit 0 flips columns (only the
-    /// flips, codes 0-3, for a non-square sample).
-    struct Turn {
-        let code: Int
-        init(_ code: Int) { self.code = code }
-    }
-
-    /// Applies `turn` to one H×W plane of 4-byte values (floats or labels) in place.
-    private func turnPlane(_ x: UnsafeMutablePointer<UInt32>, _ turn: Turn) {
+    /// Applies `turn`, one of the 8 symmetries of the square, to one H×W plane of 4-byte values (floats or labels)
+    /// in place: bit 2 transposes, bit 1 flips rows, bit 0 flips columns (only the flips, 0-3, for a non-square
+    /// sample).
+    private func turnPlane(_ x: UnsafeMutablePointer<UInt32>, _ turn: Int) {
         let h = shape[1], w = shape[2]
         if unturned.count < h * w { unturned = [UInt32](repeating: 0, count: h * w) }
         unturned.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: x, count: h * w) }
         unturned.withUnsafeBufferPointer { copy in turnLoop(x, copy.baseAddress!, h, w, turn) }
     }
 
-    private func turnLoop(_ x: UnsafeMutablePointer<UInt32>, _ copy: UnsafePointer<UInt32>, _ h: Int, _ w: Int, _ turn: Turn) {
+    private func turnLoop(_ x: UnsafeMutablePointer<UInt32>, _ copy: UnsafePointer<UInt32>, _ h: Int, _ w: Int, _ turn: Int) {
         for y in 0..<h {
             for xx in 0..<w {
-                var (sy, sx) = turn.code & 4 != 0 ? (xx, y) : (y, xx)
-                if turn.code & 2 != 0 { sy = h - 1 - sy }
-                if turn.code & 1 != 0 { sx = w - 1 - sx }
+                var (sy, sx) = turn & 4 != 0 ? (xx, y) : (y, xx)
+                if turn & 2 != 0 { sy = h - 1 - sy }
+                if turn & 1 != 0 { sx = w - 1 - sx }
                 x[y * w + xx] = copy[sy * w + sx]
             }
         }

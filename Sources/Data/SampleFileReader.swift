@@ -60,28 +60,29 @@ public final class SampleFileReader {
         }
         guard !indices.isEmpty else { return }
         for (k, i) in indices.enumerated() { labels[k] = self.labels[i] }
-        try read(indices, from: self.images, "images", size: sampleSize, into: images)
+        try read(indices, from: self.images, "images", sampleShape: shape, into: images)
         if let maskOut {
             guard hasMasks else { throw DataError(path, "has no /masks: not a segmentation sample file") }
-            try read(indices, from: masks, "masks", size: maskSize, into: maskOut)
+            try read(indices, from: masks, "masks", sampleShape: Array(shape[1...]), into: maskOut)
             for k in 0..<indices.count * maskSize where Int(maskOut[k]) >= classes {
                 throw DataError(path, "mask of sample \(indices[k / maskSize]) has class \(maskOut[k]) outside 0..<\(classes)")
             }
         }
     }
 
-    /// Reads `indices` of `dataset` (`size` bytes a sample) into `out`, in the order given.
-    private func read(_ indices: [Int], from dataset: hid_t, _ name: String, size: Int, into out: UnsafeMutablePointer<UInt8>) throws {
+    /// Reads `indices` of `dataset` (samples of `sampleShape` bytes) into `out`, in the order given.
+    private func read(_ indices: [Int], from dataset: hid_t, _ name: String, sampleShape: [Int], into out: UnsafeMutablePointer<UInt8>) throws {
+        let size = sampleShape.reduce(1, *)
         // HDF5 delivers a selection in file order: read the distinct indices sorted, then place them.
         let inOrder = zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 }
         let sorted = inOrder ? indices : Array(Set(indices)).sorted()
         if inOrder {
-            try HDF5Library.locked { try readSorted(sorted, from: dataset, name, size: size, into: out) }
+            try HDF5Library.locked { try readSorted(sorted, from: dataset, name, sampleShape: sampleShape, into: out) }
             return
         }
         if scratch.count < sorted.count * size { scratch = [UInt8](repeating: 0, count: sorted.count * size) }
         try scratch.withUnsafeMutableBufferPointer { buffer in
-            try HDF5Library.locked { try readSorted(sorted, from: dataset, name, size: size, into: buffer.baseAddress!) }
+            try HDF5Library.locked { try readSorted(sorted, from: dataset, name, sampleShape: sampleShape, into: buffer.baseAddress!) }
             for (k, i) in indices.enumerated() {
                 var low = 0, high = sorted.count - 1  // binary search for i in sorted
                 while low < high {
@@ -109,7 +110,8 @@ public final class SampleFileReader {
 
     /// Reads strictly increasing `indices`: each read selects a union of hyperslabs, one per run of consecutive
     /// samples. HDF5 1.10 builds a union in time quadratic in its runs, so a read takes at most `runsPerRead`.
-    private func readSorted(_ indices: [Int], from dataset: hid_t, _ name: String, size: Int, into buffer: UnsafeMutablePointer<UInt8>) throws {
+    private func readSorted(_ indices: [Int], from dataset: hid_t, _ name: String, sampleShape: [Int], into buffer: UnsafeMutablePointer<UInt8>) throws {
+        let size = sampleShape.reduce(1, *)
         var runs: [(first: Int, count: Int)] = []
         var runStart = 0
         for k in 1...indices.count where k == indices.count || indices[k] != indices[k - 1] + 1 {
@@ -119,25 +121,24 @@ public final class SampleFileReader {
         var done = 0
         for group in stride(from: 0, to: runs.count, by: Self.runsPerRead) {
             let part = runs[group..<min(group + Self.runsPerRead, runs.count)]
-            try readRuns(part, from: dataset, name, size: size, into: buffer + done * size)
+            try readRuns(part, from: dataset, name, sampleShape: sampleShape, into: buffer + done * size)
             done += part.reduce(0) { $0 + $1.count }
         }
     }
 
     static let runsPerRead = 64  // measured: 8192 random samples of 60000 in 17 ms (1.4 s as one union)
 
-    private func readRuns(_ runs: ArraySlice<(first: Int, count: Int)>, from dataset: hid_t, _ name: String, size: Int,
+    private func readRuns(_ runs: ArraySlice<(first: Int, count: Int)>, from dataset: hid_t, _ name: String, sampleShape: [Int],
                           into buffer: UnsafeMutablePointer<UInt8>) throws {
         let fileSpace = H5Dget_space(dataset)
         defer { H5Sclose(fileSpace) }
-        let sampleShape = HDF5Library.dimensions(dataset).dropFirst().map { hsize_t($0) }
-        var memoryExtent = [hsize_t(runs.reduce(0) { $0 + $1.count } * size)]
+        var memoryExtent = [hsize_t(runs.reduce(0) { $0 + $1.count } * sampleShape.reduce(1, *))]
         let memorySpace = H5Screate_simple(1, &memoryExtent, nil)
         defer { H5Sclose(memorySpace) }
         var operation = H5S_SELECT_SET
         for run in runs {
             var start = [hsize_t(run.first)] + sampleShape.map { _ in 0 }
-            var extent = [hsize_t(run.count)] + sampleShape
+            var extent = [hsize_t(run.count)] + sampleShape.map { hsize_t($0) }
             guard H5Sselect_hyperslab(fileSpace, operation, &start, nil, &extent, nil) >= 0 else {
                 throw DataError(path, "cannot select samples in /\(name)")
             }

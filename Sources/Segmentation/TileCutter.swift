@@ -20,6 +20,11 @@ public struct TileCutter: Sendable {
         /// Defect pixels per class in the kept tiles (index 0: background pixels).
         public var pixels = [Int](repeating: 0, count: GlassSynthesis.classNames.count)
         public init() {}
+
+        public static func += (total: inout Counts, image: Counts) {
+            total.seen += image.seen; total.kept += image.kept; total.withDefects += image.withDefects
+            for c in 0..<total.pixels.count { total.pixels[c] += image.pixels[c] }
+        }
     }
 
     /// The mask written next to `image` by `descent glass synth` (glass-3.tif → glass-3-mask.tif).
@@ -39,6 +44,7 @@ public struct TileCutter: Sendable {
         let stride = tile - overlap, width = pixels.width
         var band = [UInt8](repeating: 0, count: tile * width), bandMask = band
         var tileImage = [UInt8](repeating: 0, count: tile * tile), tileMask = tileImage
+        var perClass = [Int](repeating: 0, count: GlassSynthesis.classNames.count)
         let draws = RandomStream(seed: seed, name: "glass/background_tiles", index: UInt64(imageIndex))
         var counts = Counts()
         var y0 = 0
@@ -47,7 +53,7 @@ public struct TileCutter: Sendable {
             try bandMask.withUnsafeMutableBufferPointer { try classes.read(rows: y0..<y0 + tile, into: $0.baseAddress!) }
             var x0 = 0
             while x0 + tile <= width {
-                var perClass = [Int](repeating: 0, count: counts.pixels.count)
+                for c in 0..<perClass.count { perClass[c] = 0 }
                 for y in 0..<tile {
                     for x in 0..<tile {
                         let m = bandMask[y * width + x0 + x]

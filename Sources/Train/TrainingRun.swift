@@ -139,7 +139,7 @@ public final class TrainingRun {
         let started = monotonicSeconds()
         // 1. Everything that can be wrong with the job or the data, on every rank, before anything is written.
         let spec = try job.modelSpec()
-        _ = try job.sgd()
+        _ = try job.sgd()   // an optimiser error stops the run before the data loads
         let every = try job.checkpointEvery()
         let threads = configureThreads()
         let (train, test) = try world.agreeing { try TrainingRun.loadData(job) }

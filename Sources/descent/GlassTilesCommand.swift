@@ -48,8 +48,7 @@ struct GlassTilesCommand: ParsableCommand {
             for (i, image) in images.enumerated() {
                 let c = try cutter.cut(image: image, mask: TileCutter.maskPath(for: image), imageIndex: i, into: writer)
                 print("\(image): \(c.kept) of \(c.seen) tiles kept, \(c.withDefects) with defects")
-                total.seen += c.seen; total.kept += c.kept; total.withDefects += c.withDefects
-                for k in 0..<total.pixels.count { total.pixels[k] += c.pixels[k] }
+                total += c
             }
             try writer.finish()
             let shares = zip(GlassSynthesis.classNames, total.pixels).map { name, n in
