@@ -60,6 +60,7 @@ struct SweepTests {
         let first = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 120, launcher: ["mpirun", "-np", "4", "--oversubscribe"])
         watcher.terminate()
         #expect(!first.succeeded)
+        try #require(FileManager.default.fileExists(atPath: results), "no run finished before the sweep stopped: \(first)")
         let partial = try resultRows(scratch.file("out/small")).count
         #expect(partial >= 1 && partial < 8, "killed after \(partial) of 8 runs")
 
