@@ -1,7 +1,8 @@
 // CheckpointFile.swift — the layout of Descent's checkpoint files (DESIGN §4), also used for a run's final model:
 //
 //   /                        attributes format = "descent-checkpoint", version, descent_version, created
-//   /model                   attributes spec (canonical model spec), job (the effective job.toml), classes
+//   /model                   attributes spec (canonical model spec), job (the effective job.toml), classes, and
+//                            image_width when the training tiles were cut from line-scan images of one width
 //   /model/input_shape       int64 [rank]
 //   /model/layout/{name,offset,rank,shape}          one row per parameter tensor (shape padded with 0 to 4 dims)
 //   /model/buffer_layout/{name,offset,rank,shape}   the same for non-trainable state (BatchNorm statistics)
@@ -61,6 +62,8 @@ public struct CheckpointContents {
     /// The metrics history: column names and one row per epoch.
     public var metricsColumns: [String]
     public var metrics: [[Double]]
+    /// The width of the line-scan images the training tiles were cut from (nil for other data).
+    public var imageWidth: Int? = nil
 
     public init(modelSpec: String, job: String, inputShape: [Int], classes: Int, layout: [LayoutEntry],
                 bufferLayout: [LayoutEntry], parameters: [Float], buffers: [Float], momentum: [Float]?,
@@ -109,6 +112,7 @@ public enum CheckpointFile {
         try f.setAttribute("spec", c.modelSpec, on: "/model")
         try f.setAttribute("job", c.job, on: "/model")
         try f.setAttribute("classes", Int64(c.classes), on: "/model")
+        if let width = c.imageWidth { try f.setAttribute("image_width", Int64(width), on: "/model") }
         try f.write("/model/input_shape", int64s: c.inputShape.map { Int64($0) })
         try writeLayout(f, "/model/layout", c.layout)
         try writeLayout(f, "/model/buffer_layout", c.bufferLayout)
@@ -213,7 +217,7 @@ public enum CheckpointFile {
         let cols = max(metricsColumns.count, 1)
         let metricsFlat = f.exists("/metrics") ? try readDoubles(f, "/metrics") : []
         let metrics = stride(from: 0, to: metricsFlat.count - cols + 1, by: cols).map { Array(metricsFlat[$0..<$0 + cols]) }
-        let c = CheckpointContents(
+        var c = CheckpointContents(
             modelSpec: try f.stringAttribute("spec", on: "/model"), job: try f.stringAttribute("job", on: "/model"),
             inputShape: try f.readInt64s("/model/input_shape").map { Int($0) },
             classes: Int(try f.intAttribute("classes", on: "/model")),
@@ -221,6 +225,7 @@ public enum CheckpointFile {
             parameters: try readChecked(f, "/params"), buffers: try readChecked(f, "/buffers"), momentum: momentum,
             state: state, shift: try readChecked(f, "/data/shift"), scale: try readChecked(f, "/data/scale"),
             metricsColumns: metricsColumns, metrics: metrics)
+        if f.hasAttribute("image_width", on: "/model") { c.imageWidth = Int(try f.intAttribute("image_width", on: "/model")) }
         let expected = c.layout.last.map { $0.offset + $0.count } ?? 0
         guard c.parameters.count == expected else {
             throw HDF5Error(path, "/params holds \(c.parameters.count) values but the layout table describes \(expected)")

@@ -122,6 +122,9 @@ public final class PreparedSplit {
     public var count: Int { labels.count }
     /// Whether each sample has one label per pixel (segmentation masks) rather than one label.
     public var labelsPerPixel: Bool { if case .file(let r, _, _) = storage { r.hasMasks } else { false } }
+    /// The width of the line-scan images a sample file's tiles were cut from, when the file records it; nil for
+    /// every other data set.
+    public var imageWidth: Int? { if case .file(let r, _, _) = storage { r.imageWidth } else { nil } }
     /// Flip and rotate the samples of training steps (`DataOptions.flipRotate`).
     public var flipRotate = false
 

@@ -1,5 +1,6 @@
 // SampleFile.swift — Descent's HDF5 sample file: /images uint8 N×C×H×W, /labels int32 N, root attributes
-// format = "descent-samples", version = 1, classes, source. Written whole; read whole or sample by sample.
+// format = "descent-samples", version = 1, classes, source (and, in tiles cut from line-scan images, image_width).
+// Written whole; read whole or sample by sample.
 import CHDF5
 import HDF5
 #if canImport(Glibc)

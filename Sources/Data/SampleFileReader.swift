@@ -18,6 +18,9 @@ public final class SampleFileReader {
     public let origin: String
     /// Every label, in file order.
     public let labels: [Int32]
+    /// The width of the images the tiles were cut from (attribute `image_width`, written by `descent glass
+    /// tiles`); nil when the file does not say.
+    public let imageWidth: Int?
     /// Bytes per sample, C·H·W.
     public var sampleSize: Int { shape.reduce(1, *) }
     /// Whether the file has /masks (uint8 N×H×W, one class per pixel: segmentation tiles).
@@ -33,7 +36,7 @@ public final class SampleFileReader {
         let o = try HDF5Library.locked { try Self.open(path) }
         self.path = path
         (file, images, masks, count, shape) = (o.file, o.images, o.masks, o.count, o.shape)
-        (classes, origin, labels) = (o.classes, o.origin, o.labels)
+        (classes, origin, labels, imageWidth) = (o.classes, o.origin, o.labels, o.imageWidth)
     }
 
     deinit { close() }
@@ -151,6 +154,7 @@ public final class SampleFileReader {
 
     private struct Opened {
         var file: hid_t, images: hid_t, masks: hid_t, count: Int, shape: [Int], classes: Int, origin: String, labels: [Int32]
+        var imageWidth: Int?
     }
 
     /// Opens and validates; on any failure closes what it opened.
@@ -180,6 +184,12 @@ public final class SampleFileReader {
         }
         var origin = path
         if case .string(let s) = HDF5Library.attribute(file, "source") { origin = s }
+        var imageWidth: Int?
+        switch HDF5Library.attribute(file, "image_width") {
+        case .missing: break
+        case .integer(let w) where w >= 1: imageWidth = w
+        case let found: throw fail("the 'image_width' attribute is \(found.found), expected a positive integer")
+        }
 
         for name in ["images", "labels"] where H5Lexists(file, name, shim_H5P_DEFAULT()) <= 0 {
             throw fail("no /\(name) dataset")
@@ -213,7 +223,7 @@ public final class SampleFileReader {
         }
         done = true
         return Opened(file: file, images: images, masks: masks, count: dims[0], shape: Array(dims[1...]), classes: classes,
-                      origin: origin, labels: labels)
+                      origin: origin, labels: labels, imageWidth: imageWidth)
     }
 
     /// /labels: 1-D, integer, one per image; converted to int32 by HDF5Library.

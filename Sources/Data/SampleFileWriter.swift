@@ -11,6 +11,8 @@ public final class SampleFileWriter {
     public let path: String
     public let shape: [Int]
     public let classes: Int
+    /// The width of the images the samples were cut from, recorded as `image_width`.
+    public let imageWidth: Int?
     public private(set) var count = 0
     private let withMasks: Bool
     private let temporary: String
@@ -22,12 +24,16 @@ public final class SampleFileWriter {
     private var maskSize: Int { shape[1] * shape[2] }
 
     /// Starts `path` (+ ".tmp") for samples of `shape` [C, H, W] with labels in 0..<classes; `masks`: each sample
-    /// also has an H×W mask of classes (then `classes` counts the pixel classes).
-    public init(path: String, shape: [Int], classes: Int, source: String, masks: Bool) throws {
+    /// also has an H×W mask of classes (then `classes` counts the pixel classes). `imageWidth`, for tiles cut from
+    /// images of one width, is stored as the root attribute `image_width`.
+    public init(path: String, shape: [Int], classes: Int, source: String, masks: Bool, imageWidth: Int? = nil) throws {
         guard shape.count == 3, shape.allSatisfy({ $0 > 0 }), classes >= 1 else {
             throw DataError(path, "cannot write samples of shape \(shape) with \(classes) classes")
         }
-        self.path = path; self.shape = shape; self.classes = classes; withMasks = masks
+        if let imageWidth, !(1...Int(Int32.max)).contains(imageWidth) {
+            throw DataError(path, "cannot record an image width of \(imageWidth)")
+        }
+        self.path = path; self.shape = shape; self.classes = classes; self.imageWidth = imageWidth; withMasks = masks
         temporary = path + ".tmp"
         func fail(_ what: String) -> DataError { DataError(path, "cannot write \(temporary): HDF5 failed to \(what)") }
         try HDF5Library.locked {
@@ -36,7 +42,8 @@ public final class SampleFileWriter {
             guard file >= 0 else { throw DataError(path, "cannot create \(temporary) (\(String(cString: strerror(errno))))") }
             guard HDF5Library.setAttribute(file, "format", SampleFile.format),
                   HDF5Library.setAttribute(file, "version", Int32(SampleFile.version)),
-                  HDF5Library.setAttribute(file, "classes", Int32(classes)), HDF5Library.setAttribute(file, "source", source)
+                  HDF5Library.setAttribute(file, "classes", Int32(classes)), HDF5Library.setAttribute(file, "source", source),
+                  imageWidth.map({ HDF5Library.setAttribute(file, "image_width", Int32($0)) }) ?? true
             else { throw fail("write the attributes") }
             images = try Self.extensible(file, "images", shape, shim_H5T_NATIVE_UINT8(), fail)
             labels = try Self.extensible(file, "labels", [], shim_H5T_NATIVE_INT32(), fail)

@@ -154,6 +154,10 @@ public final class HDF5File {
         }
     }
 
+    public func hasAttribute(_ name: String, on object: String = "/") -> Bool {
+        HDF5Library.locked { (try? withObject(object) { H5Aexists($0, name) > 0 }) ?? false }
+    }
+
     public func stringAttribute(_ name: String, on object: String = "/") throws -> String {
         return try HDF5Library.locked {
             try readAttribute(name, on: object) { a, type in

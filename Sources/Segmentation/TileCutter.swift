@@ -32,9 +32,26 @@ public struct TileCutter: Sendable {
         image.hasSuffix(".tif") ? String(image.dropLast(4)) + "-mask.tif" : image + "-mask.tif"
     }
 
+    /// The width shared by all `images` (nil for none). The tiles of one file come from images of one width: the
+    /// model trained on them is for that camera, and the file records the width for `descent glass segment` to check.
+    public static func commonWidth(of images: [String]) throws -> Int? {
+        var first: (path: String, width: Int)?
+        for image in images {
+            let width = try TIFFStripReader(path: image).width
+            guard let f = first else { first = (image, width); continue }
+            guard width == f.width else {
+                throw TIFFError(image, "\(width) columns, but \(f.path) has \(f.width): the tiles of one file come from images of one width (cut one file per width)")
+            }
+        }
+        return first?.width
+    }
+
     /// Cuts the tiles of image number `imageIndex` (keys the background draws) and appends the kept ones to `out`.
     public func cut(image: String, mask: String, imageIndex: Int, into out: SampleFileWriter) throws -> Counts {
         let pixels = try TIFFStripReader(path: image), classes = try TIFFStripReader(path: mask)
+        if let recorded = out.imageWidth, recorded != pixels.width {
+            throw TIFFError(image, "\(pixels.width) columns, but \(out.path) holds tiles of \(recorded)-column images")
+        }
         guard pixels.width == classes.width, pixels.height == classes.height else {
             throw TIFFError(mask, "is \(classes.width) × \(classes.height) but its image \(image) is \(pixels.width) × \(pixels.height)")
         }

@@ -90,6 +90,7 @@ public final class TrainingRun {
             shift: trainer.test.transform.shift, scale: trainer.test.transform.scale,
             metricsColumns: MetricsTable.columns, metrics: history.map(\.values))
         c.momentumOffset = sync.momentumRange.lowerBound
+        c.imageWidth = trainer.train.imageWidth
         return c
     }
 

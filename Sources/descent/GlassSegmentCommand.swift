@@ -22,7 +22,9 @@ struct GlassSegmentCommand: ParsableCommand {
         0 background, 1 scratch, 2 pit, 3 crack, 4 chip, 5 dirt; written collectively with MPI-IO), name-overview.png \
         (1/--overview-scale size, defects coloured: scratch red, pit yellow, crack magenta, chip cyan, dirt green) and \
         name-defects.csv (each predicted defect: class, bounding box, area in px and µm²). Score a prediction with \
-        `descent glass score name-pred.h5 name-mask.tif`. Files appear under their names only when complete.
+        `descent glass score name-pred.h5 name-mask.tif`. Files appear under their names only when complete. An \
+        image of another width than the images the model's training tiles were cut from (another camera or \
+        resolution) is refused before anything is written, unless --any-width.
         """
     )
 
@@ -34,6 +36,8 @@ struct GlassSegmentCommand: ParsableCommand {
     @Option(help: "Pixels of context around each tile (at least the model's receptive field for exact tiling).") var halo = 32
     @Option(name: .customLong("overview-scale"), help: "One overview pixel per N × N image pixels.") var overviewScale = 16
     @Option(name: .customLong("pixel-size"), help: "Side of a pixel in µm (areas in the defect list).") var pixelSize = 0.5
+    @Flag(name: .customLong("any-width"), help: "Segment images whose width differs from that of the model's training images (another camera or resolution: expect worse masks).")
+    var anyWidth = false
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -61,7 +65,15 @@ struct GlassSegmentCommand: ParsableCommand {
                                       shift: saved.contents.shift.first ?? 0, scale: saved.contents.scale.first ?? 1)
                 return (s, saved)
             }
-            let readers = try world.agreeing { try images.map { try TIFFStripReader(path: $0) } }
+            let readers = try world.agreeing { () -> [TIFFStripReader] in
+                let readers = try images.map { try TIFFStripReader(path: $0) }
+                if let trained = saved.contents.imageWidth, !anyWidth {
+                    for (image, reader) in zip(images, readers) where reader.width != trained {
+                        throw CommandError("\(image): \(reader.width) columns, but \(model) was trained on tiles of \(trained)-column images (--any-width segments it anyway)")
+                    }
+                }
+                return readers
+            }
             try world.agreeing { if world.isRoot { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } }
             if world.isRoot {
                 print("descent glass segment: \(images.count) image\(images.count == 1 ? "" : "s") on \(world.size) rank\(world.size == 1 ? "" : "s") · model \(saved.contents.modelSpec) · tiles \(tileRows) × \(tileColumns) + halo \(halo) · 1 BLAS thread per rank")
@@ -90,12 +102,14 @@ struct GlassSegmentCommand: ParsableCommand {
                         }
                     } catch {
                         unlink(writer.temporary)   // nothing half-written left behind
-                        MPIRuntime.fail("rank \(world.rank): \(error)")   // the others wait in a collective write: abort
+                        MPIRuntime.fail("\(error)")   // the others wait in a collective write: abort
                     }
                 }
                 try writer.finish()
                 let seconds = Date().timeIntervalSince(started)
-                if world.isRoot {
+                // Agreed, not a barrier: a failure of rank 0's overview must end the other ranks too.
+                try world.agreeing {
+                    guard world.isRoot else { return }
                     var overview = Overview()
                     overview.scale = overviewScale; overview.pixelMicrometres = pixelSize
                     let defects = try overview.write(image: try TIFFStripReader(path: image), mask: try MaskFileReader(path: predicted),
@@ -103,7 +117,6 @@ struct GlassSegmentCommand: ParsableCommand {
                     let mb = Double(reader.width * reader.height) / 1e6
                     print("\(image): \(reader.width) × \(reader.height) (\(String(format: "%.0f", mb)) MB) segmented in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", mb / seconds)) MB/s) · \(defects) defects → \(predicted), \(name)-overview.png, \(name)-defects.csv")
                 }
-                world.barrier()
             }
         }
     }

@@ -14,13 +14,15 @@ struct GlassTilesCommand: ParsableCommand {
         writes them. Tiles of --tile × --tile pixels step by --tile − --overlap. Every tile with a defect pixel is kept; \
         a tile of background only is kept with probability --background (seeded), so that training sees defects \
         often. The file has /images (N×1×T×T), /masks (N×T×T, classes 0-5) and /labels (each tile's most frequent \
-        defect class, 0 for background). Put the training tiles in DIR/train.h5 and tiles of other images in \
-        DIR/test.h5, and train with data.set = "hdf5", data.path = DIR (jobs/glass-unet.toml). Images are read band \
-        by band: memory does not grow with their height. The file appears only when complete.
+        defect class, 0 for background) and records the images' width (attribute image_width): all IMAGEs must have \
+        one width, and `descent glass segment` refuses images of another width than the model was trained on. Put \
+        the training tiles in DIR/train.h5 and tiles of other images in DIR/test.h5, and train with data.set = \
+        "hdf5", data.path = DIR (jobs/glass-unet.toml). Images are read band by band: memory does not grow with \
+        their height. The file appears only when complete.
         """
     )
 
-    @Argument(help: "Line-scan images (8-bit grayscale TIFF), each with its -mask.tif.") var images: [String]
+    @Argument(help: "Line-scan images (8-bit grayscale TIFF) of one width, each with its -mask.tif.") var images: [String]
     @Option(help: "Output sample file (.h5).") var out: String
     @Option(help: "Side of the square tiles in pixels.") var tile = 128
     @Option(help: "Overlap of neighbouring tiles in pixels.") var overlap = 0
@@ -37,13 +39,14 @@ struct GlassTilesCommand: ParsableCommand {
                     throw CommandError("\(path): no such file\(path == image ? "" : " (the mask of \(image))")")
                 }
             }
+            let width = try TileCutter.commonWidth(of: images)
             let parent = URL(fileURLWithPath: out).deletingLastPathComponent().path
             if !parent.isEmpty { try makeDirectory(parent) }
             var cutter = TileCutter()
             (cutter.tile, cutter.overlap, cutter.backgroundFraction, cutter.seed) = (tile, overlap, background, seed)
             let writer = try SampleFileWriter(path: out, shape: [1, tile, tile], classes: GlassSynthesis.classNames.count,
                                               source: "descent glass tiles of \(images.count) image\(images.count == 1 ? "" : "s")",
-                                              masks: true)
+                                              masks: true, imageWidth: width)
             var total = TileCutter.Counts()
             for (i, image) in images.enumerated() {
                 let c = try cutter.cut(image: image, mask: TileCutter.maskPath(for: image), imageIndex: i, into: writer)

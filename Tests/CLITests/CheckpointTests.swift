@@ -1,7 +1,8 @@
 // CheckpointTests.swift — checkpoints through the built executable: resume after an interruption gives the
 // uninterrupted run's bytes; a damaged newest checkpoint (bytes flipped in /params, the file truncated, `latest`
 // naming nothing) is reported in one line and the previous one is used; a checkpoint of another model or data
-// set, a directory, a non-HDF5 file are refused with one line; h5py reads every documented field.
+// set, a directory, a non-HDF5 file are refused with one line; h5py reads every documented field; /model@image_width
+// (the width of a segmentation model's training images) is written when known, and its absence reads as nil.
 import Checkpoint
 import Foundation
 import Testing
@@ -142,6 +143,21 @@ struct CheckpointTests {
                      "DATASET \"momentum\"", "GROUP \"state\"", "ATTRIBUTE \"global_step\"", "DATASET \"metrics\"", "ATTRIBUTE \"crc32\""] {
             #expect(header.contains(name), "h5dump -H lacks \(name)")
         }
+    }
+
+    @Test("/model@image_width: written when the contents have one and read back; a checkpoint without it reads nil")
+    func imageWidthRoundTrip() async throws {
+        let f = try checkpointFixture()
+        try await f.train(["--set", "run.epochs=1"])
+        let plain = f.run("tiny") + "/checkpoints/step-8.h5", wide = f.scratch.file("wide.h5")
+        var c = try CheckpointFile.read(plain)
+        #expect(c.imageWidth == nil)   // trained on IDX files: no image width, no attribute
+        c.imageWidth = 16_384
+        try CheckpointFile.write(c, to: wide)
+        let back = try CheckpointFile.read(wide)
+        #expect(back.imageWidth == 16_384 && back.parameters == c.parameters && back.state == c.state)
+        let (status, output) = try python("import h5py,sys; print(*[h5py.File(p,'r')['model'].attrs.get('image_width') for p in sys.argv[1:]])", [plain, wide])
+        #expect(status == 0 && output == "None 16384\n", "\(output)")
     }
 
     @Test("inspect: the state, every tensor with its shape, JSON for scripts; a run directory shows its newest checkpoint")

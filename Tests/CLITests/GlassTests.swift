@@ -1,7 +1,9 @@
 // GlassTests.swift — the glass-defect pipeline through the built executable, on small synthetic line-scan images:
 // synth → tiles → data-parallel U-Net training → band-parallel segmentation on 1, 2 and 4 ranks (the same mask
-// every time, compared with h5diff) → overview PNG, defect list and score; and its bad inputs, each one line and
-// nothing half-written left behind.
+// every time, compared with h5diff) → overview PNG, defect list and score; and its bad inputs (among them an image
+// of another width than the model's, and a strip that cannot be read part-way through segmentation), each one line
+// and nothing half-written left behind.
+import Checkpoint
 import Foundation
 import Segmentation
 import Testing
@@ -46,12 +48,30 @@ private func trainedModel(_ scratch: Scratch) async throws -> String {
 
 private let segmentOptions = ["--tile-rows", "64", "--tile-columns", "128", "--halo", "16"]
 
+/// A copy of `source` whose strip `strip` cannot be read while its TIFF directory is intact: the strip's
+/// StripOffsets entry (tag 273) points past the end of the file. TIFFStripWriter writes images under 2 GB as
+/// classic little-endian TIFF with LONG offsets, stored out of line when there are several strips.
+private func damaging(strip: Int, of source: String, into path: String) throws {
+    var bytes = try readBytes(source)
+    func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
+    func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
+    try #require(Array(bytes.prefix(4)) == [0x49, 0x49, 42, 0], "\(source): not a classic little-endian TIFF")
+    let directory = u32(4)
+    let entry = try #require((0..<u16(directory)).map { directory + 2 + 12 * $0 }.first { u16($0) == 273 }, "no StripOffsets")
+    let type = u16(entry + 2), count = u32(entry + 4)
+    try #require(type == 4 && count > 1 && strip < count, "StripOffsets: type \(type), \(count) strips; expected LONGs for strip \(strip)")
+    let at = u32(entry + 8) + 4 * strip, past = UInt32(bytes.count + 4096)
+    for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: past >> (8 * k)) }
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
 @Suite("descent glass: tiles, training, band-parallel segmentation, score", .serialized)
 struct GlassTests {
     @Test("1, 2 and 4 ranks write the same mask; overview PNG, defect list and score")
     func segmentOnAnyRankCount() async throws {
         let scratch = try Scratch()
         let model = try await trainedModel(scratch)
+        #expect(try CheckpointFile.read(scratch.file(model)).imageWidth == 1024, "the tiles' image width is not in \(model)")
         for ranks in [1, 2, 4] {
             let out = "pred\(ranks)"
             let r = try await descent(["glass", "segment", model, "img/glass-2.tif", "--out", out] + segmentOptions,
@@ -86,6 +106,17 @@ struct GlassTests {
         try w.close(); try m.close()
         let image = try readBytes(scratch.file("img/glass-2.tif"))
         try Data(image.prefix(image.count / 2)).write(to: URL(fileURLWithPath: scratch.file("img/cut.tif")))
+        // An image (with its mask) twice as wide as the model's training images.
+        let wide = try TIFFStripWriter(path: scratch.file("img/wide.tif"), width: 2048, height: 256)
+        let wideMask = try TIFFStripWriter(path: scratch.file("img/wide-mask.tif"), width: 2048, height: 256)
+        let grey = [UInt8](repeating: 128, count: 2048 * 64), background = [UInt8](repeating: 0, count: 2048 * 64)
+        for _ in 0..<4 {
+            try grey.withUnsafeBufferPointer { try wide.append($0.baseAddress!) }
+            try background.withUnsafeBufferPointer { try wideMask.append($0.baseAddress!) }
+        }
+        try wide.close(); try wideMask.close()
+        // Strip 6 of 8 (rows 384-447) is read only by rank 1 of 2, in its second tile row, after a collective write.
+        try damaging(strip: 6, of: scratch.file("img/glass-2.tif"), into: scratch.file("img/damaged.tif"))
 
         let cases: [(String, [String], [String], String)] = [
             ("missing image", ["glass", "segment", model, "img/none.tif", "--out", "bad"] + segmentOptions, mpirun(2), "img/none.tif: no such file"),
@@ -94,6 +125,12 @@ struct GlassTests {
             ("unknown mask class", ["glass", "tiles", "img/odd.tif", "--out", "bad/t.h5", "--tile", "32"], [], "img/odd-mask.tif: unknown class 9"),
             ("missing mask", ["glass", "tiles", "img/cut.tif", "--out", "bad/t.h5"], [], "img/cut-mask.tif: no such file"),
             ("score sizes differ", ["glass", "score", "img/odd-mask.tif", "img/glass-2-mask.tif"], [], "img/odd-mask.tif"),
+            ("other width", ["glass", "segment", model, "img/wide.tif", "--out", "bad"] + segmentOptions, mpirun(2),
+             "img/wide.tif: 2048 columns, but \(model) was trained on tiles of 1024-column images (--any-width segments it anyway)"),
+            ("tiles of two widths", ["glass", "tiles", "img/glass-0.tif", "img/wide.tif", "--out", "bad/t.h5", "--tile", "32"], [],
+             "img/wide.tif: 2048 columns, but img/glass-0.tif has 1024"),
+            ("strip unreadable mid-band", ["glass", "segment", model, "img/damaged.tif", "--out", "bad"] + segmentOptions, mpirun(2),
+             "descent: rank 1: img/damaged.tif: strip 6 is truncated or damaged"),
         ]
         for (name, arguments, launcher, message) in cases {
             let r = try await descent(arguments, in: scratch.path, timeLimit: 60, launcher: launcher)
@@ -103,5 +140,8 @@ struct GlassTests {
             let left = (try? FileManager.default.subpathsOfDirectory(atPath: scratch.file("bad"))) ?? []
             #expect(left.filter { $0.hasSuffix(".h5") || $0.hasSuffix(".tmp") }.isEmpty, "\(name) left \(left)")
         }
+        let anyWidth = try await descent(["glass", "segment", model, "img/wide.tif", "--out", "wide", "--any-width"] + segmentOptions,
+                                         in: scratch.path, timeLimit: 120)
+        #expect(anyWidth.status == 0 && exists(scratch.file("wide/wide-pred.h5")), "\(anyWidth)")
     }
 }

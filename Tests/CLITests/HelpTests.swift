@@ -22,6 +22,8 @@ let helpCases: [HelpCase] = [
     HelpCase(command: ["data", "convert"], mentions: ["USAGE: descent data convert", "--set <set>", "cifar10", "--path <path>",
                                                       "--out <out>", "--help"]),
     HelpCase(command: ["docs"], mentions: ["USAGE: descent docs", "<document>", "job-files", "--help"]),
+    HelpCase(command: ["glass", "segment"], mentions: ["USAGE: descent glass segment <model> <images>", "--out <out>", "--halo <halo>",
+                                                     "--any-width", "another width", "--help"]),
 ]
 
 @Suite("descent --help")

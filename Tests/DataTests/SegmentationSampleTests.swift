@@ -1,5 +1,6 @@
 // SegmentationSampleTests.swift — segmentation sample files (images with per-pixel class masks): the streaming
-// SampleFileWriter round trip, the reader's /masks validation, and prepared splits that gather per-pixel labels
+// SampleFileWriter round trip (with the width of the images the tiles were cut from), the reader's /masks and
+// image_width validation, and prepared splits that gather per-pixel labels
 // and flip/rotate a training sample's image and mask together, deterministically per (seed, step, sample).
 import CHDF5
 import HDF5
@@ -66,8 +67,9 @@ private func tile(_ i: Int, h: Int = 8, w: Int = 8) -> Tile {
     return Tile(image: image, mask: mask, label: Int32(i % tileClasses))
 }
 
-private func writeTiles(_ path: String, count: Int, h: Int = 8, w: Int = 8) throws {
-    let writer = try SampleFileWriter(path: path, shape: [2, h, w], classes: tileClasses, source: "test tiles", masks: true)
+private func writeTiles(_ path: String, count: Int, h: Int = 8, w: Int = 8, imageWidth: Int? = nil) throws {
+    let writer = try SampleFileWriter(path: path, shape: [2, h, w], classes: tileClasses, source: "test tiles", masks: true,
+                                      imageWidth: imageWidth)
     for i in 0..<count {
         let t = tile(i, h: h, w: w)
         try append(writer, t.image, t.label, t.mask)
@@ -163,7 +165,8 @@ struct SegmentationSampleTests {
         let dir = try Scratch()
         defer { dir.remove() }
         let path = dir.file("tiles.h5")
-        let writer = try SampleFileWriter(path: path, shape: [1, 8, 8], classes: roundTripClasses, source: "round trip", masks: true)
+        let writer = try SampleFileWriter(path: path, shape: [1, 8, 8], classes: roundTripClasses, source: "round trip", masks: true,
+                                          imageWidth: 16_384)
         for i in 0..<300 { try append(writer, roundTripImage(i), roundTripLabel(i), roundTripMask(i)) }
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(FileManager.default.fileExists(atPath: path + ".tmp"))
@@ -176,7 +179,7 @@ struct SegmentationSampleTests {
         #expect(reader.hasMasks)
         #expect(reader.count == 300 && reader.shape == [1, 8, 8] && reader.classes == roundTripClasses)
         #expect(reader.sampleSize == 64 && reader.maskSize == 64)
-        #expect(reader.origin == "round trip")
+        #expect(reader.origin == "round trip" && reader.imageWidth == 16_384)
         #expect(reader.labels == (0..<300).map(roundTripLabel))
 
         let shuffled = (0..<300).map { ($0 * 7919 + 13) % 300 }  // a permutation: 7919 is prime to 300
@@ -207,7 +210,7 @@ struct SegmentationSampleTests {
         for i in 0..<3 { try append(writer, roundTripImage(i), roundTripLabel(i), nil) }
         try writer.finish()
         let reader = try SampleFileReader(path: path)
-        #expect(!reader.hasMasks && reader.count == 3)
+        #expect(!reader.hasMasks && reader.count == 3 && reader.imageWidth == nil)
         var images = [UInt8](repeating: 0, count: 64), labels: [Int32] = [0], masks = [UInt8](repeating: 0, count: 64)
         #expect(throws: DataError(path, "has no /masks: not a segmentation sample file")) {
             try reader.read(indices: [1], into: &images, labels: &labels, masks: &masks)
@@ -306,6 +309,22 @@ struct SegmentationSampleTests {
         #expect(!said.contains("\n"))
     }
 
+    @Test("an image_width attribute that is not a positive integer: a DataError naming the file and the attribute",
+          arguments: ["string", "zero"])
+    func wrongImageWidth(kind: String) throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let path = dir.file("s.h5")
+        try SampleFile.write(sampleData(count: 5, classes: 10), to: path)
+        mutateSampleFile(path) { file in
+            _ = kind == "string" ? HDF5Library.setAttribute(file, "image_width", "wide") : HDF5Library.setAttribute(file, "image_width", Int32(0))
+        }
+        let found = kind == "string" ? "the string 'wide'" : "the integer 0"
+        #expect(throws: DataError(path, "the 'image_width' attribute is \(found), expected a positive integer")) {
+            try SampleFileReader(path: path)
+        }
+    }
+
     @Test("/masks written with the HDF5 API: the right shape opens; a class ≥ classes fails the read naming the file")
     func masksWrittenByHand() throws {
         let dir = try Scratch()
@@ -332,12 +351,13 @@ struct SegmentationSampleTests {
     func gatherUnturned() throws {
         let dir = try Scratch()
         defer { dir.remove() }
-        try writeTiles(dir.file("train.h5"), count: 8)
+        try writeTiles(dir.file("train.h5"), count: 8, imageWidth: 2048)
         try writeTiles(dir.file("test.h5"), count: 3)
         let (train, test) = try Preprocessing.prepare(trainFile: SampleFileReader(path: dir.file("train.h5")),
                                                       testFile: SampleFileReader(path: dir.file("test.h5")),
                                                       options { $0.flipRotate = true })
         #expect(train.labelsPerPixel && test.labelsPerPixel)
+        #expect(train.imageWidth == 2048 && test.imageWidth == nil)
         #expect(train.shape == [2, 8, 8] && train.count == 8 && test.count == 3)
         #expect(train.labels == (0..<8).map { tile($0).label })
         for (split, indices) in [(train, [3, 0, 7, 3, 5]), (test, [2, 0, 1])] {
@@ -355,7 +375,7 @@ struct SegmentationSampleTests {
         try SampleFile.write(sampleData(count: 4), to: dir.file("plain.h5"))
         let plain = try Preprocessing.prepare(trainFile: SampleFileReader(path: dir.file("plain.h5")),
                                               testFile: SampleFileReader(path: dir.file("plain.h5")), options())
-        #expect(!plain.train.labelsPerPixel)
+        #expect(!plain.train.labelsPerPixel && plain.train.imageWidth == nil)
     }
 
     @Test("flip_rotate: image and mask turn together, by all 8 symmetries of the square, about equally often")
