@@ -1,9 +1,9 @@
 // GlassSynth.swift — synthetic line-scan images of smartphone cover glass with exact defect masks, written strip
 // by strip so that memory does not grow with the image height. What a 16K line camera shows: a column-wise gain
 // pattern (pixel non-uniformity), a slow row-wise illumination drift, sensor noise, the dark background beyond
-// the glass edges; and five defect classes with their mask value — 1 scratch (long thin line at any angle, 2-8
-// px), 2 pit (small dark blob), 3 crack (branching jagged path), 4 chip (irregular notch at a glass edge),
-// 5 dirt (soft, low-contrast blotch). Everything is a pure function of the seed: the same seed gives the same
+// the glass edges; and five defect classes with their mask value — 1 scratch (long thin straight line at any
+// angle, 2-8 px), 2 pit (small dark blob), 3 crack (branching path, jagged at every scale), 4 chip (irregular
+// notch at a glass edge, showing its fracture face), 5 dirt (soft, low-contrast blotch). Everything is a pure function of the seed: the same seed gives the same
 // bytes.
 import Foundation
 import Tensor
@@ -31,6 +31,8 @@ public struct GlassSynthesis: Sendable {
         var segments: [(Double, Double, Double, Double)] = []
         var halfWidth = 1.0
         var center = (0.0, 0.0), radii = (1.0, 1.0)
+        /// A chip's outline and fracture face: phases of its wobbles and of its ridges.
+        var phases = (0.0, 0.0, 0.0)
         var contrast: Double
     }
 
@@ -52,40 +54,49 @@ public struct GlassSynthesis: Sendable {
                     d.segments = [(cx - dx, cy - dy, cx + dx, cy + dy)]
                     d.halfWidth = 1 + u() * 3
                     d.contrast = -(50 + u() * 60)
-                case 3:   // crack: a jagged path with one branch
-                    var (x, y) = (cx, cy)
+                case 3:   // crack: a wandering path with one branch, jagged down to a few pixels (unlike a scratch)
+                    // Each leg of 40 px is 5 kinked pieces of 8 px, their ends off the leg by up to ±3 px.
+                    func leg(from a: (Double, Double), angle: Double, length: Double) -> (Double, Double) {
+                        let (ux, uy) = (cos(angle), sin(angle))
+                        var p = a
+                        for k in 1...5 {
+                            let along = length * Double(k) / 5, off = k == 5 ? 0 : (u() - 0.5) * 6
+                            let q = (a.0 + ux * along - uy * off, a.1 + uy * along + ux * off)
+                            d.segments.append((p.0, p.1, q.0, q.1))
+                            p = q
+                        }
+                        return p
+                    }
+                    var point = (cx, cy)
                     var angle = u() * 2 * .pi
                     for step in 0..<14 {
                         angle += (u() - 0.5) * 1.2
-                        let n = (x + cos(angle) * 40, y + sin(angle) * 40)
-                        d.segments.append((x, y, n.0, n.1))
+                        point = leg(from: point, angle: angle, length: 40)
                         if step == 6 {   // a branch
-                            var (bx, by, ba) = (n.0, n.1, angle + (u() < 0.5 ? 0.9 : -0.9))
+                            var (branch, ba) = (point, angle + (u() < 0.5 ? 0.9 : -0.9))
                             for _ in 0..<5 {
                                 ba += (u() - 0.5) * 1.0
-                                let m = (bx + cos(ba) * 35, by + sin(ba) * 35)
-                                d.segments.append((bx, by, m.0, m.1))
-                                (bx, by) = m
+                                branch = leg(from: branch, angle: ba, length: 35)
                             }
                         }
-                        (x, y) = n
                     }
                     d.halfWidth = 1 + u() * 1.5
                     d.contrast = -(60 + u() * 60)
                 case 2:   // pit: a small dark ellipse, 10-40 px
                     d.center = (cx, cy); d.radii = (10 + u() * 30, 10 + u() * 30)
                     d.contrast = -(70 + u() * 60)
-                case 4:   // chip: a notch cut into the left or right glass edge
+                case 4:   // chip: a notch cut into the left or right glass edge, its outline wobbling by up to ±30 %
                     let left = u() < 0.5
                     d.center = (left ? glass0 : glass1, cy); d.radii = (20 + u() * 80, 30 + u() * 150)
-                    d.contrast = -140
+                    d.phases = (u() * 2 * .pi, u() * 2 * .pi, u() * 2 * .pi)
+                    d.contrast = 0
                 default:  // dirt: a soft blotch, 20-80 px, low contrast
                     d.center = (cx, cy); d.radii = (20 + u() * 60, 20 + u() * 60)
                     d.contrast = -(18 + u() * 15)
                 }
-                let pad = d.halfWidth + 2
-                let xs = d.segments.isEmpty ? [d.center.0 - d.radii.0, d.center.0 + d.radii.0] : d.segments.flatMap { [$0.0, $0.2] }
-                let ys = d.segments.isEmpty ? [d.center.1 - d.radii.1, d.center.1 + d.radii.1] : d.segments.flatMap { [$0.1, $0.3] }
+                let pad = d.halfWidth + 2, reach = d.kind == 4 ? 1.3 : 1   // a chip's wobble reaches 1.3 radii
+                let xs = d.segments.isEmpty ? [d.center.0 - reach * d.radii.0, d.center.0 + reach * d.radii.0] : d.segments.flatMap { [$0.0, $0.2] }
+                let ys = d.segments.isEmpty ? [d.center.1 - reach * d.radii.1, d.center.1 + reach * d.radii.1] : d.segments.flatMap { [$0.1, $0.3] }
                 d.box = (max(0, Int(xs.min()! - pad)), max(0, Int(ys.min()! - pad)),
                          min(width - 1, Int(xs.max()! + pad)), min(height - 1, Int(ys.max()! + pad)))
                 out.append(d)
@@ -121,6 +132,7 @@ public struct GlassSynthesis: Sendable {
                 for y in max(d.box.y0, y0)..<min(d.box.y1 + 1, y0 + rows) {
                     for x in d.box.x0...d.box.x1 {
                         let (px, py) = (Double(x) + 0.5, Double(y) + 0.5)
+                        let i = (y - y0) * width + x
                         var weight = 0.0
                         if !d.segments.isEmpty {
                             let dist = d.segments.map { distance(px, py, $0) }.min()!
@@ -128,12 +140,22 @@ public struct GlassSynthesis: Sendable {
                         } else {
                             let ex = (px - d.center.0) / d.radii.0, ey = (py - d.center.1) / d.radii.1
                             let q = ex * ex + ey * ey
+                            if d.kind == 4 {
+                                // A chip removes glass; what the camera sees is its fracture face: darker than
+                                // glass, with conchoidal ridges around the point of impact and a bright broken rim.
+                                guard x >= margin && x < width - margin else { continue }
+                                let a = atan2(ey, ex)
+                                let outline = 1 + 0.2 * sin(3 * a + d.phases.0) + 0.1 * sin(7 * a + d.phases.1)
+                                let depth = q.squareRoot() / outline
+                                guard depth <= 1 else { continue }
+                                shade[i] = depth > 0.92 ? 215 : 70 + 22 * sin(depth * 7 * .pi + d.phases.2)
+                                labels[i] = 4
+                                continue
+                            }
                             if d.kind == 5 { weight = q <= 1 ? 1 - 0.6 * q : 0 }   // dirt: soft towards its rim
                             else { weight = q <= 1 ? 1 : 0 }
                         }
                         guard weight > 0 else { continue }
-                        let i = (y - y0) * width + x
-                        if d.kind == 4 && (x < margin || x >= width - margin) { continue }   // a chip removes glass
                         shade[i] += d.contrast * weight
                         if d.kind != 5 || weight > 0.55 { labels[i] = UInt8(d.kind) }
                     }
