@@ -1,10 +1,10 @@
 // GlassSynth.swift — synthetic line-scan images of smartphone cover glass with exact defect masks, written strip
 // by strip so that memory does not grow with the image height. What a 16K line camera shows: a column-wise gain
 // pattern (pixel non-uniformity), a slow row-wise illumination drift, sensor noise, the dark background beyond
-// the glass edges; and five defect classes with their mask value — 1 scratch (long thin straight line at any
-// angle, 2-8 px), 2 pit (small dark blob), 3 crack (branching path, jagged at every scale), 4 chip (irregular
-// notch at a glass edge, showing its fracture face), 5 dirt (soft, low-contrast blotch). Everything is a pure function of the seed: the same seed gives the same
-// bytes.
+// the glass edges; and five defect classes with their mask value — 1 scratch (long thin straight dark line at
+// any angle, 2-8 px), 2 pit (small dark blob), 3 crack (branching path, jagged at every scale, a bright glint
+// down its dark line), 4 chip (irregular notch at a glass edge, showing its fracture face), 5 dirt (soft,
+// low-contrast blotch). Everything is a pure function of the seed: the same seed gives the same bytes.
 import Foundation
 import Tensor
 
@@ -80,7 +80,7 @@ public struct GlassSynthesis: Sendable {
                             }
                         }
                     }
-                    d.halfWidth = 1 + u() * 1.5
+                    d.halfWidth = 1.5 + u() * 1.5
                     d.contrast = -(60 + u() * 60)
                 case 2:   // pit: a small dark ellipse, 10-40 px
                     d.center = (cx, cy); d.radii = (10 + u() * 30, 10 + u() * 30)
@@ -136,7 +136,10 @@ public struct GlassSynthesis: Sendable {
                         var weight = 0.0
                         if !d.segments.isEmpty {
                             let dist = d.segments.map { distance(px, py, $0) }.min()!
-                            weight = dist <= d.halfWidth ? 1 : 0
+                            guard dist <= d.halfWidth else { continue }
+                            // A crack goes through the glass: its fracture face glints, a bright thread down the
+                            // middle of the dark line (a scratch only scatters: dark across its width).
+                            weight = d.kind == 3 && dist < 0.5 ? -0.5 : 1
                         } else {
                             let ex = (px - d.center.0) / d.radii.0, ey = (py - d.center.1) / d.radii.1
                             let q = ex * ex + ey * ey
@@ -155,7 +158,7 @@ public struct GlassSynthesis: Sendable {
                             if d.kind == 5 { weight = q <= 1 ? 1 - 0.6 * q : 0 }   // dirt: soft towards its rim
                             else { weight = q <= 1 ? 1 : 0 }
                         }
-                        guard weight > 0 else { continue }
+                        guard weight != 0 else { continue }
                         shade[i] += d.contrast * weight
                         if d.kind != 5 || weight > 0.55 { labels[i] = UInt8(d.kind) }
                     }

@@ -13,7 +13,8 @@ struct GlassTilesCommand: ParsableCommand {
         Each IMAGE (8-bit TIFF) is read with its mask: IMAGE with .tif replaced by -mask.tif, as `descent glass synth` \
         writes them. Tiles of --tile × --tile pixels step by --tile − --overlap. Every tile with a defect pixel is kept; \
         a tile of background only is kept with probability --background (seeded), so that training sees defects \
-        often. The file has /images (N×1×T×T), /masks (N×T×T, classes 0-5) and /labels (each tile's most frequent \
+        often; ten times as often when its mean intensity is more than 25 % off the median tile of its row of tiles \
+        (background beyond a glass edge, the edge itself: rare, and easily taken for dark defects). The file has /images (N×1×T×T), /masks (N×T×T, classes 0-5) and /labels (each tile's most frequent \
         defect class, 0 for background) and records the images' width (attribute image_width): all IMAGEs must have \
         one width, and `descent glass segment` refuses images of another width than the model was trained on. Put \
         the training tiles in DIR/train.h5 and tiles of other images in DIR/test.h5, and train with data.set = \
@@ -50,14 +51,14 @@ struct GlassTilesCommand: ParsableCommand {
             var total = TileCutter.Counts()
             for (i, image) in images.enumerated() {
                 let c = try cutter.cut(image: image, mask: TileCutter.maskPath(for: image), imageIndex: i, into: writer)
-                print("\(image): \(c.kept) of \(c.seen) tiles kept, \(c.withDefects) with defects")
+                print("\(image): \(c.kept) of \(c.seen) tiles kept, \(c.withDefects) with defects, \(c.unusual) of unusual background")
                 total += c
             }
             try writer.finish()
             let shares = zip(GlassSynthesis.classNames, total.pixels).map { name, n in
                 "\(name) \(String(format: "%.3f", 100 * Double(n) / Double(max(total.pixels.reduce(0, +), 1))))%"
             }
-            print("\(out): \(total.kept) tiles of \(tile) × \(tile) (\(total.withDefects) with defects); pixels: \(shares.joined(separator: ", "))")
+            print("\(out): \(total.kept) tiles of \(tile) × \(tile) (\(total.withDefects) with defects, \(total.unusual) of unusual background); pixels: \(shares.joined(separator: ", "))")
         }
     }
 }

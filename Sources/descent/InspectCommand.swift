@@ -40,7 +40,8 @@ struct InspectCommand: ParsableCommand {
             }
             print("\(path): \(CheckpointFormat.name) version \(CheckpointFormat.version)")
             print("model      \(c.modelSpec)")
-            print("input      \(c.inputShape) · \(c.classes) classes · \(c.parameters.count) parameters · \(c.buffers.count) buffer values")
+            print("input      \(c.inputShape) · \(c.classes) classes · \(c.parameters.count) parameters · \(c.buffers.count) buffer values"
+                  + (c.imageWidth.map { " · trained on tiles of \($0)-column images" } ?? ""))
             print("state      epoch \(s.epoch), step \(s.stepInEpoch) in it, global step \(s.globalStep) · seed \(s.seed) · written by \(s.worldSize) rank(s) · lr \(s.learningRate) · requeued \(s.requeueCount) time(s)")
             print("optimizer  " + (c.momentum.map { "momentum, norm \(format(norm($0)))" } ?? "no state"))
             print("tensors")
@@ -68,6 +69,7 @@ struct InspectCommand: ParsableCommand {
         let metrics = c.metrics.map { "[" + $0.map(number).joined(separator: ",") + "]" }.joined(separator: ",")
         return "{\"path\":\(string(path)),\"format\":\(string(CheckpointFormat.name)),\"version\":\(CheckpointFormat.version),"
             + "\"model\":\(string(c.modelSpec)),\"input_shape\":\(c.inputShape),\"classes\":\(c.classes),"
+            + "\"image_width\":\(c.imageWidth.map(String.init) ?? "null"),"
             + "\"parameters\":\(c.parameters.count),\"tensors\":[\(tensorList)],"
             + "\"momentum_norm\":\(momentumNorm.map(number) ?? "null"),"
             + "\"state\":{\"epoch\":\(s.epoch),\"step_in_epoch\":\(s.stepInEpoch),\"global_step\":\(s.globalStep),\"seed\":\(s.seed),"

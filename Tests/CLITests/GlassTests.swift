@@ -72,6 +72,8 @@ struct GlassTests {
         let scratch = try Scratch()
         let model = try await trainedModel(scratch)
         #expect(try CheckpointFile.read(scratch.file(model)).imageWidth == 1024, "the tiles' image width is not in \(model)")
+        let inspect = try await descent(["inspect", model], in: scratch.path)
+        #expect(inspect.stdout.contains("trained on tiles of 1024-column images"), "\(inspect)")
         for ranks in [1, 2, 4] {
             let out = "pred\(ranks)"
             let r = try await descent(["glass", "segment", model, "img/glass-2.tif", "--out", out] + segmentOptions,
