@@ -89,7 +89,6 @@ public struct GlassSynthesis: Sendable {
                     let left = u() < 0.5
                     d.center = (left ? glass0 : glass1, cy); d.radii = (20 + u() * 80, 30 + u() * 150)
                     d.phases = (u() * 2 * .pi, u() * 2 * .pi, u() * 2 * .pi)
-                    d.contrast = 0
                 default:  // dirt: a soft blotch, 20-80 px, low contrast
                     d.center = (cx, cy); d.radii = (20 + u() * 60, 20 + u() * 60)
                     d.contrast = -(18 + u() * 15)

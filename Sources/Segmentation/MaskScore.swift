@@ -1,6 +1,7 @@
 // MaskScore.swift — how well a predicted class mask matches the true one, computed by streaming both masks in
 // bands of rows: per defect class, pixel IoU, precision and recall, and the detection recall (the share of true
-// defects that the prediction finds at all). Undefined figures (a class absent from both masks, nothing
+// defects that the prediction finds at all), and the confusion matrix of classes (what each class is taken for).
+// Undefined figures (a class absent from both masks, nothing
 // predicted, no true defect) are NaN, shown as "—" in Markdown and null in JSON.
 import Foundation
 
@@ -34,6 +35,8 @@ public struct MaskScore: Sendable {
     public var width: Int, height: Int
     /// The defect classes 1…5, in order.
     public var perClass: [ClassScore]
+    /// confusion[t][p]: pixels of true class t predicted as class p (0 background … 5 dirt).
+    public var confusion: [[Int]]
 
     /// The mean IoU over the defect classes present in the truth or the prediction (a class in neither has no
     /// IoU and is left out); NaN when neither mask has any defect pixel.
@@ -79,6 +82,7 @@ public struct MaskScore: Sendable {
             labeller.add(rows: actual, count: rows, hits: predicted)
             y0 += rows
         }
+        self.confusion = (0...5).map { t in Array(confusion[t * 6..<t * 6 + 6]) }
         perClass = Self.classes.map { k in
             var s = ClassScore(kind: k)
             s.truePositives = confusion[k * 6 + k]
@@ -102,6 +106,13 @@ public struct MaskScore: Sendable {
             lines.append("| \(s.kind) \(s.name) | \(s.truePositives) | \(s.falsePositives) | \(s.falseNegatives) | \(Self.fixed(s.iou)) | \(Self.fixed(s.precision)) | \(Self.fixed(s.recall)) | \(s.defects) | \(s.found) | \(Self.fixed(s.detectionRecall)) |")
         }
         lines.append("| all | | | | mean \(Self.fixed(meanIoU)) | | | \(defects) | \(found) | \(Self.fixed(detectionRecall)) |")
+        let names = GlassSynthesis.classNames
+        lines += ["", "Confusion (pixels; rows: true class, columns: predicted class):", "",
+                  "| true class | " + names.joined(separator: " | ") + " |",
+                  "|---|" + String(repeating: "--:|", count: names.count)]
+        for (t, row) in confusion.enumerated() {
+            lines.append("| \(names[t]) | " + row.map(String.init).joined(separator: " | ") + " |")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -114,7 +125,8 @@ public struct MaskScore: Sendable {
         }
         return "{\"prediction\":\(Self.quoted(prediction)),\"truth\":\(Self.quoted(truth)),\"width\":\(width),\"height\":\(height),"
             + "\"classes\":[\(classes.joined(separator: ","))],\"mean_iou\":\(Self.number(meanIoU)),"
-            + "\"defects\":\(defects),\"found\":\(found),\"detection_recall\":\(Self.number(detectionRecall))}"
+            + "\"defects\":\(defects),\"found\":\(found),\"detection_recall\":\(Self.number(detectionRecall)),"
+            + "\"confusion\":[\(confusion.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ","))]}"
     }
 
     private static func fixed(_ v: Double) -> String { v.isNaN ? "—" : String(format: "%.4f", v) }

@@ -26,7 +26,9 @@ struct GlassScoreCommand: ParsableCommand {
 
         The last row gives the mean IoU over the classes present in <mask> or <prediction> (a class in neither has \
         no IoU), and the defects found over all classes. "—" marks an undefined figure (a class in neither mask \
-        has no IoU, a class never predicted no precision, a class not in <mask> no recall); in JSON it is null.
+        has no IoU, a class never predicted no precision, a class not in <mask> no recall); in JSON it is null. \
+        Then the confusion matrix in pixels (rows: true class, columns: predicted class): what each class is \
+        taken for.
         """
     )
 

@@ -62,8 +62,14 @@ struct MaskScoreTests {
         #expect(c[0].detectionRecall == 0.5 && c[1].detectionRecall == 0 && c[2].detectionRecall == 1 && c[3].detectionRecall.isNaN)
         #expect(s.defects == 4 && s.found == 2 && s.detectionRecall == 0.5)
 
-        let table = s.markdown().split(separator: "\n")
-        #expect(table.count == 8)
+        // Pixels: the 41 background ones (one taken for dirt), 4 of scratch, 1 of pit, 2 of crack (one taken for pit).
+        #expect(s.confusion == [[40, 0, 0, 0, 0, 1], [3, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0],
+                                [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]])
+
+        let table = s.markdown().split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(table.count == 20 && table[19].isEmpty)
+        #expect(table[11] == "| true class | background | scratch | pit | crack | chip | dirt |")
+        #expect(table[16] == "| crack | 0 | 0 | 1 | 1 | 0 | 0 |")
         #expect(table[2] == "| 1 scratch | 1 | 0 | 3 | 0.2500 | 1.0000 | 0.2500 | 2 | 1 | 0.5000 |")
         #expect(table[5] == "| 4 chip | 0 | 0 | 0 | — | — | — | 0 | 0 | — |")
         #expect(table[7] == "| all | | | | mean 0.1875 | | | 4 | 2 | 0.5000 |")
@@ -75,6 +81,7 @@ struct MaskScoreTests {
         let classes = try #require(json["classes"] as? [[String: Any]])
         #expect(classes.count == 5 && classes[2]["name"] as? String == "crack" && classes[2]["iou"] as? Double == 0.5)
         #expect(classes[3]["iou"] is NSNull && classes[4]["recall"] is NSNull && classes[1]["fn"] as? Int == 1)
+        #expect(json["confusion"] as? [[Int]] == s.confusion)
     }
 
     @Test("a prediction equal to a synthetic mask: IoU, precision, recall and detection recall 1 for every class")
