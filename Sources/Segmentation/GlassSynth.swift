@@ -116,6 +116,7 @@ public struct GlassSynthesis: Sendable {
         for x in 0..<width { gain[x] = 1 + 0.04 * Double(pattern.normal(UInt64(x))) * 0.5 + 0.02 * sin(Double(x) / 900) }
         var pixels = [UInt8](repeating: 0, count: width * rowsPerStrip), labels = [UInt8](repeating: 0, count: width * rowsPerStrip)
         var shade = [Double](repeating: 0, count: width * rowsPerStrip)
+        var near: [Int] = []   // the segments of a line defect that reach the current row
         for s in 0..<imageWriter.strips {
             let y0 = s * rowsPerStrip, rows = min(rowsPerStrip, height - y0)
             for r in 0..<rows {
@@ -129,12 +130,27 @@ public struct GlassSynthesis: Sendable {
             }
             for d in defects where d.box.y1 >= y0 && d.box.y0 < y0 + rows {
                 for y in max(d.box.y0, y0)..<min(d.box.y1 + 1, y0 + rows) {
-                    for x in d.box.x0...d.box.x1 {
+                    // A line defect only visits the columns its segments can reach in this row (a long scratch's
+                    // box is mostly empty), and only measures the distance to those segments.
+                    var columns = d.box.x0...d.box.x1
+                    if !d.segments.isEmpty {
+                        near.removeAll(keepingCapacity: true)
+                        var (lo, hi) = (Int.max, Int.min)
+                        for (k, segment) in d.segments.enumerated() {
+                            guard let reach = columnsReached(by: segment, row: Double(y) + 0.5, within: d.halfWidth + 1) else { continue }
+                            near.append(k)
+                            lo = min(lo, reach.lowerBound); hi = max(hi, reach.upperBound)
+                        }
+                        guard !near.isEmpty, max(lo, d.box.x0) <= min(hi, d.box.x1) else { continue }
+                        columns = max(lo, d.box.x0)...min(hi, d.box.x1)
+                    }
+                    for x in columns {
                         let (px, py) = (Double(x) + 0.5, Double(y) + 0.5)
                         let i = (y - y0) * width + x
                         var weight = 0.0
                         if !d.segments.isEmpty {
-                            let dist = d.segments.map { distance(px, py, $0) }.min()!
+                            var dist = Double.infinity
+                            for k in near { dist = min(dist, distance(px, py, d.segments[k])) }
                             guard dist <= d.halfWidth else { continue }
                             // A crack goes through the glass: its fracture face glints, a bright thread down the
                             // middle of the dark line (a scratch only scatters: dark across its width).
@@ -173,6 +189,22 @@ public struct GlassSynthesis: Sendable {
         try imageWriter.close()
         try maskWriter.close()
         return defects.map { ($0.kind, $0.box.x0, $0.box.y0, $0.box.x1, $0.box.y1) }
+    }
+
+    /// The columns whose pixel centres can lie within `r` of segment `s` in the row whose centre is at `py`; nil
+    /// when none can.
+    private func columnsReached(by s: (Double, Double, Double, Double), row py: Double, within r: Double) -> ClosedRange<Int>? {
+        let (ax, ay, bx, by) = s
+        guard py >= min(ay, by) - r, py <= max(ay, by) + r else { return nil }
+        // The part of the segment inside the band py ± r, widened by r.
+        var (t0, t1) = (0.0, 1.0)
+        let dy = by - ay
+        if abs(dy) > 1e-9 {
+            let (ta, tb) = ((py - r - ay) / dy, (py + r - ay) / dy)
+            (t0, t1) = (max(0, min(ta, tb)), min(1, max(ta, tb)))
+        }
+        let (xa, xb) = (ax + t0 * (bx - ax), ax + t1 * (bx - ax))
+        return Int((min(xa, xb) - r - 1).rounded(.down))...Int((max(xa, xb) + r).rounded(.up))
     }
 
     private func distance(_ px: Double, _ py: Double, _ s: (Double, Double, Double, Double)) -> Double {

@@ -29,11 +29,11 @@ private func tool(_ path: String, _ arguments: [String]) throws -> (Int32, Strin
 private func trainedModel(_ scratch: Scratch) async throws -> String {
     let synth = try await descent(["glass", "synth", "--out", "img", "--images", "3", "--width", "1024", "--height", "512",
                                    "--defects-per-class", "4"], in: scratch.path)
-    #expect(synth.status == 0, "\(synth)")
+    try #require(synth.status == 0, "\(synth)")
     let train = try await descent(["glass", "tiles", "img/glass-0.tif", "img/glass-1.tif", "--out", "tiles/train.h5", "--tile", "32"], in: scratch.path)
-    #expect(train.status == 0 && train.stdout.contains("tiles/train.h5:"), "\(train)")
+    try #require(train.status == 0 && train.stdout.contains("tiles/train.h5:"), "\(train)")
     let test = try await descent(["glass", "tiles", "img/glass-1.tif", "--out", "tiles/test.h5", "--tile", "32", "--seed", "1"], in: scratch.path)
-    #expect(test.status == 0, "\(test)")
+    try #require(test.status == 0, "\(test)")
     try jobText([
         ("run", ["name = \"unet\"", "epochs = 1", "seed = 2", "output = \"runs\""]),
         ("data", ["set = \"hdf5\"", "path = \"tiles\"", "augment = \"flip_rotate\""]),
@@ -42,7 +42,7 @@ private func trainedModel(_ scratch: Scratch) async throws -> String {
         ("eval", ["batch_size = 16"]),
     ]).write(toFile: scratch.file("unet.toml"), atomically: true, encoding: .utf8)
     let run = try await descent(["train", "unet.toml"], in: scratch.path, timeLimit: 240, launcher: mpirun(2))
-    #expect(run.status == 0 && run.stdout.contains("data           hdf5 [1, 32, 32]"), "\(run)")
+    try #require(run.status == 0 && run.stdout.contains("data           hdf5 [1, 32, 32]"), "\(run)")
     return "runs/unet/final.h5"
 }
 
@@ -53,14 +53,18 @@ private let segmentOptions = ["--tile-rows", "64", "--tile-columns", "128", "--h
 /// classic little-endian TIFF with LONG offsets, stored out of line when there are several strips.
 private func damaging(strip: Int, of source: String, into path: String) throws {
     var bytes = try readBytes(source)
-    func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
-    func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
+    func u16(_ at: Int) throws -> Int {
+        try #require(at >= 0 && at + 1 < bytes.count, "\(source): cut short (offset \(at) of \(bytes.count) bytes)")
+        return Int(bytes[at]) | Int(bytes[at + 1]) << 8
+    }
+    func u32(_ at: Int) throws -> Int { try u16(at) | u16(at + 2) << 16 }
     try #require(Array(bytes.prefix(4)) == [0x49, 0x49, 42, 0], "\(source): not a classic little-endian TIFF")
-    let directory = u32(4)
-    let entry = try #require((0..<u16(directory)).map { directory + 2 + 12 * $0 }.first { u16($0) == 273 }, "no StripOffsets")
-    let type = u16(entry + 2), count = u32(entry + 4)
+    let directory = try u32(4)
+    let entry = try #require(try (0..<u16(directory)).map { directory + 2 + 12 * $0 }.first { try u16($0) == 273 }, "no StripOffsets")
+    let type = try u16(entry + 2), count = try u32(entry + 4)
     try #require(type == 4 && count > 1 && strip < count, "StripOffsets: type \(type), \(count) strips; expected LONGs for strip \(strip)")
-    let at = u32(entry + 8) + 4 * strip, past = UInt32(bytes.count + 4096)
+    let at = try u32(entry + 8) + 4 * strip, past = UInt32(bytes.count + 4096)
+    try #require(at + 3 < bytes.count, "\(source): cut short")
     for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: past >> (8 * k)) }
     try Data(bytes).write(to: URL(fileURLWithPath: path))
 }
