@@ -1,7 +1,7 @@
 // GlassSynth.swift — synthetic line-scan images of smartphone cover glass with exact defect masks, written strip
 // by strip so that memory does not grow with the image height. What a 16K line camera shows: a column-wise gain
 // pattern (pixel non-uniformity), a slow row-wise illumination drift, sensor noise, the dark background beyond
-// the glass edges; and five defect classes with their mask value — 1 scratch (long thin straight dark line at
+// the glass edges (the glass placed a little off and askew); and five defect classes with their mask value — 1 scratch (long thin straight dark line at
 // any angle, 2-8 px), 2 pit (small dark blob), 3 crack (branching path, jagged at every scale, a bright glint
 // down its dark line), 4 chip (irregular notch at a glass edge, showing its fracture face), 5 dirt (soft,
 // low-contrast blotch). Everything is a pure function of the seed: the same seed gives the same bytes.
@@ -16,7 +16,7 @@ public struct GlassSynthesis: Sendable {
     /// Defects of each class (scratch, pit, crack, chip, dirt).
     public var defectsPerClass = 6
     public var rowsPerStrip = 64
-    /// Columns of dark background on each side before the glass edge.
+    /// Columns of dark background on each side before the glass edge (nominal: see `Placement`).
     public var margin = 256
 
     public init() {}
@@ -36,12 +36,31 @@ public struct GlassSynthesis: Sendable {
         var contrast: Double
     }
 
+    /// Where the glass lies: each image's glass sits up to margin/8 off the nominal edges and askew by up to
+    /// margin/16 over the height, as a part placed by hand would, so that its edges cross the tile grid anywhere.
+    struct Placement {
+        var left: Double, right: Double, skew: Double, height: Double
+        /// The glass's columns [left, right) in the row whose centre is at `y`.
+        func edges(at y: Double) -> (left: Double, right: Double) {
+            let s = skew * y / height
+            return (left + s, right + s)
+        }
+    }
+
+    var placement: Placement {
+        let r = RandomStream(seed: seed, name: "glass/placement")
+        let shift = Double(margin) / 8, skew = Double(margin) / 16
+        return Placement(left: Double(margin) + shift * (2 * r.uniformDouble(0) - 1),
+                         right: Double(width - margin) + shift * (2 * r.uniformDouble(1) - 1),
+                         skew: skew * (2 * r.uniformDouble(2) - 1), height: Double(height))
+    }
+
     /// The defects of the image, from the seed (placed anywhere in its height, inside the glass).
     func defects() -> [Defect] {
         let r = RandomStream(seed: seed, name: "glass/defects")
         var counter: UInt64 = 0
         func u() -> Double { counter += 1; return r.uniformDouble(counter) }
-        let glass0 = Double(margin), glass1 = Double(width - margin)
+        let glass0 = Double(margin), glass1 = Double(width - margin), placement = self.placement
         var out: [Defect] = []
         for kind in 1...5 {
             for _ in 0..<defectsPerClass {
@@ -87,7 +106,8 @@ public struct GlassSynthesis: Sendable {
                     d.contrast = -(70 + u() * 60)
                 case 4:   // chip: a notch cut into the left or right glass edge, its outline wobbling by up to ±30 %
                     let left = u() < 0.5
-                    d.center = (left ? glass0 : glass1, cy); d.radii = (20 + u() * 80, 30 + u() * 150)
+                    let edges = placement.edges(at: cy)
+                    d.center = (left ? edges.left : edges.right, cy); d.radii = (20 + u() * 80, 30 + u() * 150)
                     d.phases = (u() * 2 * .pi, u() * 2 * .pi, u() * 2 * .pi)
                 default:  // dirt: a soft blotch, 20-80 px, low contrast
                     d.center = (cx, cy); d.radii = (20 + u() * 60, 20 + u() * 60)
@@ -117,13 +137,15 @@ public struct GlassSynthesis: Sendable {
         var pixels = [UInt8](repeating: 0, count: width * rowsPerStrip), labels = [UInt8](repeating: 0, count: width * rowsPerStrip)
         var shade = [Double](repeating: 0, count: width * rowsPerStrip)
         var near: [Int] = []   // the segments of a line defect that reach the current row
+        let placement = self.placement
         for s in 0..<imageWriter.strips {
             let y0 = s * rowsPerStrip, rows = min(rowsPerStrip, height - y0)
             for r in 0..<rows {
                 let y = y0 + r
                 let light = 170 * (1 + 0.05 * sin(Double(y) / 2_300) + 0.02 * sin(Double(y) / 370))   // illumination drift
+                let glass = placement.edges(at: Double(y) + 0.5)
                 for x in 0..<width {
-                    let inside = x >= margin && x < width - margin
+                    let inside = Double(x) + 0.5 >= glass.left && Double(x) + 0.5 < glass.right
                     shade[r * width + x] = inside ? light * gain[x] : 25
                     labels[r * width + x] = 0
                 }
@@ -161,7 +183,8 @@ public struct GlassSynthesis: Sendable {
                             if d.kind == 4 {
                                 // A chip removes glass; what the camera sees is its fracture face: darker than
                                 // glass, with conchoidal ridges around the point of impact and a bright broken rim.
-                                guard x >= margin && x < width - margin else { continue }
+                                let glass = placement.edges(at: py)
+                                guard px >= glass.left && px < glass.right else { continue }
                                 let a = atan2(ey, ex)
                                 let outline = 1 + 0.2 * sin(3 * a + d.phases.0) + 0.1 * sin(7 * a + d.phases.1)
                                 let depth = q.squareRoot() / outline
