@@ -14,8 +14,9 @@ struct GlassTilesCommand: ParsableCommand {
         writes them. Tiles of --tile × --tile pixels step by --tile − --overlap. Every tile with a defect pixel is kept; \
         a tile of background only is kept with probability --background (seeded), so that training sees defects \
         often; ten times as often when its mean intensity is more than 25 % off the median tile of its row of tiles \
-        (background beyond a glass edge, the edge itself: rare, and easily taken for dark defects). The file has /images (N×1×T×T), /masks (N×T×T, classes 0-5) and /labels (each tile's most frequent \
-        defect class, 0 for background) and records the images' width (attribute image_width): all IMAGEs must have \
+        (background beyond a glass edge, the edge itself: rare, and easily taken for dark defects). The file has \
+        /images (N×1×T×T), /masks (N×T×T, classes 0-5) and /labels (each tile's most frequent defect class, 0 for \
+        background) and records the images' width (attribute image_width): all IMAGEs must have \
         one width, and `descent glass segment` refuses images of another width than the model was trained on. Put \
         the training tiles in DIR/train.h5 and tiles of other images in DIR/test.h5, and train with data.set = \
         "hdf5", data.path = DIR (jobs/glass-unet.toml). Images are read band by band: memory does not grow with \
