@@ -13,15 +13,15 @@
 # (and PyTorch, as compare.sh does) if missing. Uses the existing .build/release/descent (no build).
 #
 #   bench/segment.sh [--width W] [--height H] [--depth D] [--channels C] [--batchnorm true|false] [--repeats R]
-#                    [--tile-rows 256] [--tile-columns 512] [--halo 32] [--work DIR] [--fresh]
-#   Defaults: 16384 × 2048 (≈ 33 MB), depth 3, channels 8, batchnorm true (jobs/glass-unet.toml's model), R = 1,
+#                    [--tile-rows 256] [--tile-columns 512] [--halo 64] [--work DIR] [--fresh]
+#   Defaults: 16384 × 2048 (≈ 33 MB), depth 4, channels 8, batchnorm true (jobs/glass-unet.toml's model), R = 1,
 #   work directory /tmp/descent-segment-bench (env SEGMENT_WORK). The full 500 MB image: --height 30518.
 #   Quick check: bench/segment.sh --width 4096 --height 1024 --depth 2 --channels 4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-WIDTH=16384; HEIGHT=2048; DEPTH=3; CHANNELS=8; BATCHNORM=true; REPEATS=1
-TILE_ROWS=256; TILE_COLUMNS=512; HALO=32
+WIDTH=16384; HEIGHT=2048; DEPTH=4; CHANNELS=8; BATCHNORM=true; REPEATS=1
+TILE_ROWS=256; TILE_COLUMNS=512; HALO=64
 WORK="${SEGMENT_WORK:-/tmp/descent-segment-bench}"
 FRESH=0
 PYTHON="${PYTHON:-python3}"

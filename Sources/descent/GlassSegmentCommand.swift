@@ -33,7 +33,7 @@ struct GlassSegmentCommand: ParsableCommand {
     @Option(help: "Output directory.") var out: String
     @Option(name: .customLong("tile-rows"), help: "Rows of each tile's predicted centre.") var tileRows = 256
     @Option(name: .customLong("tile-columns"), help: "Columns of each tile's predicted centre.") var tileColumns = 512
-    @Option(help: "Pixels of context around each tile (at least the model's receptive field for exact tiling).") var halo = 32
+    @Option(help: "Pixels of context around each tile (the model sees this much beyond the tile's edges; jobs/glass-unet.toml's U-Net looks ~100 px around a pixel).") var halo = 64
     @Option(name: .customLong("overview-scale"), help: "One overview pixel per N × N image pixels.") var overviewScale = 16
     @Option(name: .customLong("pixel-size"), help: "Side of a pixel in µm (areas in the defect list).") var pixelSize = 0.5
     @Flag(name: .customLong("any-width"), help: "Segment images whose width differs from that of the model's training images (another camera or resolution: expect worse masks).")

@@ -191,7 +191,7 @@ def main():
     ap.add_argument("--batchnorm", action="store_true")
     ap.add_argument("--tile-rows", type=int, default=256)
     ap.add_argument("--tile-columns", type=int, default=512)
-    ap.add_argument("--halo", type=int, default=32)
+    ap.add_argument("--halo", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--weights", help="a Descent model file (final.h5) to load instead of random weights")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random weights")
