@@ -27,7 +27,8 @@ public struct Overview {
         let ow = (width + scale - 1) / scale, oh = (height + scale - 1) / scale
         var rgb = [UInt8](repeating: 0, count: ow * oh * 3)
         var pixels = [UInt8](repeating: 0, count: scale * width), classes = pixels
-        var brightness = [Int](repeating: 0, count: ow), defect = [UInt8](repeating: 0, count: ow)
+        let classCount = Self.colours.count
+        var brightness = [Int](repeating: 0, count: ow), votes = [Int](repeating: 0, count: ow * classCount)
         let labeller = ComponentLabeller(width: width)
         for oy in 0..<oh {
             let rows = oy * scale..<min((oy + 1) * scale, height)
@@ -35,18 +36,23 @@ public struct Overview {
             try classes.withUnsafeMutableBufferPointer { try mask.read(rows: rows, into: $0.baseAddress!) }
             classes.withUnsafeBufferPointer { labeller.add(rows: $0.baseAddress!, count: rows.count, hits: nil) }
             try list.append(labeller.takeCompleted())
-            for i in 0..<ow { brightness[i] = 0; defect[i] = 0 }
+            for i in 0..<ow { brightness[i] = 0 }
+            for i in 0..<votes.count { votes[i] = 0 }
             for r in 0..<rows.count {
                 for x in 0..<width {
                     brightness[x / scale] += Int(pixels[r * width + x])
-                    let k = classes[r * width + x]
-                    if k > defect[x / scale] { defect[x / scale] = k }   // a defect pixel marks its whole block
+                    let k = Int(classes[r * width + x])
+                    if k > 0 && k < classCount { votes[x / scale * classCount + k] += 1 }
                 }
             }
             for ox in 0..<ow {
                 let n = rows.count * (min((ox + 1) * scale, width) - ox * scale)
                 let grey = UInt8(brightness[ox] / max(n, 1))
-                let (r, g, b) = defect[ox] == 0 ? (grey, grey, grey) : Self.colours[Int(defect[ox])]
+                // A defect pixel marks its whole block, in the colour of the block's most frequent defect class (a
+                // pit ringed by a few pixels taken for a chip stays a pit; ties go to the lower class).
+                var defect = 0
+                for k in 1..<classCount where votes[ox * classCount + k] > votes[ox * classCount + defect] { defect = k }
+                let (r, g, b) = defect == 0 ? (grey, grey, grey) : Self.colours[defect]
                 rgb[(oy * ow + ox) * 3] = r; rgb[(oy * ow + ox) * 3 + 1] = g; rgb[(oy * ow + ox) * 3 + 2] = b
             }
         }

@@ -1,49 +1,16 @@
 // PNGWriterTests.swift — RGB PNG files read back in Swift: signature, chunk order, every CRC, the header fields,
 // and the inflated IDAT data byte for byte (filter 0 per row); no temporary file left; bad input named.
-import CZlib
 import Foundation
 import Testing
 @testable import Segmentation
 
-private struct Chunk { var type: String; var data: [UInt8] }
-
-private func bigEndian(_ b: [UInt8], _ at: Int) -> Int {
-    Int(b[at]) << 24 | Int(b[at + 1]) << 16 | Int(b[at + 2]) << 8 | Int(b[at + 3])
-}
-
-/// The chunks of a PNG file, each CRC checked.
-private func chunks(_ file: [UInt8]) -> [Chunk] {
-    #expect(Array(file.prefix(8)) == [137, 80, 78, 71, 13, 10, 26, 10], "PNG signature")
-    var out: [Chunk] = []
-    var at = 8
-    while at + 12 <= file.count {
-        let length = bigEndian(file, at)
-        let typeAndData = Array(file[at + 4..<at + 8 + length])
-        let crc = typeAndData.withUnsafeBufferPointer { Int(crc32(0, $0.baseAddress, uInt($0.count))) }
-        let type = String(decoding: typeAndData.prefix(4), as: UTF8.self)
-        #expect(crc == bigEndian(file, at + 8 + length), "CRC of chunk \(out.count) (\(type))")
-        out.append(Chunk(type: type, data: Array(typeAndData.dropFirst(4))))
-        at += 12 + length
-    }
-    #expect(at == file.count, "no bytes after the last chunk")
-    return out
-}
-
-private func writeAndRead(width: Int, height: Int, pixels: [UInt8]) throws -> (chunks: [Chunk], inflated: [UInt8]) {
+private func writeAndRead(width: Int, height: Int, pixels: [UInt8]) throws -> (chunks: [PNGChunk], inflated: [UInt8]) {
     let dir = FileManager.default.temporaryDirectory.path + "/descent-png-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try PNGWriter.writeRGB(path: dir + "/a.png", width: width, height: height, pixels: pixels)
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["a.png"], "no .tmp file left")
-    let c = chunks([UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/a.png"))))
-    let compressed = c.filter { $0.type == "IDAT" }.flatMap(\.data)
-    var inflated = [UInt8](repeating: 0, count: height * (1 + 3 * width) + 16)
-    var length = uLongf(inflated.count)
-    let status = inflated.withUnsafeMutableBufferPointer { out in
-        compressed.withUnsafeBufferPointer { uncompress(out.baseAddress!, &length, $0.baseAddress!, uLong($0.count)) }
-    }
-    #expect(status == Z_OK)
-    return (c, Array(inflated.prefix(Int(length))))
+    return try readPNG(dir + "/a.png")
 }
 
 @Suite("PNG writer")
