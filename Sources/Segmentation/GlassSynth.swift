@@ -1,10 +1,11 @@
 // GlassSynth.swift — synthetic line-scan images of smartphone cover glass with exact defect masks, written strip
 // by strip so that memory does not grow with the image height. What a 16K line camera shows: a column-wise gain
 // pattern (pixel non-uniformity), a slow row-wise illumination drift, sensor noise, the dark background beyond
-// the glass edges (the glass placed a little off and askew); and five defect classes with their mask value — 1 scratch (long thin straight dark line at
-// any angle, 2-8 px), 2 pit (small dark blob), 3 crack (branching path, jagged at every scale, a bright glint
-// down its dark line), 4 chip (irregular notch at a glass edge, showing its fracture face), 5 dirt (soft,
-// low-contrast blotch). Everything is a pure function of the seed: the same seed gives the same bytes.
+// the glass edges (the glass placed a little off and askew); and five defect classes with their mask value —
+// 1 scratch (long thin straight dark line at any angle, 2-8 px), 2 pit (small dark blob), 3 crack (branching
+// path, jagged at every scale, a bright glint down its dark line), 4 chip (irregular notch at a glass edge,
+// showing its fracture face), 5 dirt (soft, low-contrast blotch). Everything is a pure function of the seed:
+// the same seed gives the same bytes.
 import Foundation
 import Tensor
 
@@ -152,6 +153,7 @@ public struct GlassSynthesis: Sendable {
             }
             for d in defects where d.box.y1 >= y0 && d.box.y0 < y0 + rows {
                 for y in max(d.box.y0, y0)..<min(d.box.y1 + 1, y0 + rows) {
+                    let glass = placement.edges(at: Double(y) + 0.5)   // a chip stops at the glass edge
                     // A line defect only visits the columns its segments can reach in this row (a long scratch's
                     // box is mostly empty), and only measures the distance to those segments.
                     var columns = d.box.x0...d.box.x1
@@ -183,7 +185,6 @@ public struct GlassSynthesis: Sendable {
                             if d.kind == 4 {
                                 // A chip removes glass; what the camera sees is its fracture face: darker than
                                 // glass, with conchoidal ridges around the point of impact and a bright broken rim.
-                                let glass = placement.edges(at: py)
                                 guard px >= glass.left && px < glass.right else { continue }
                                 let a = atan2(ey, ex)
                                 let outline = 1 + 0.2 * sin(3 * a + d.phases.0) + 0.1 * sin(7 * a + d.phases.1)

@@ -1,8 +1,8 @@
 // MaskScore.swift — how well a predicted class mask matches the true one, computed by streaming both masks in
 // bands of rows: per defect class, pixel IoU, precision and recall, and the detection recall (the share of true
 // defects that the prediction finds at all), and the confusion matrix of classes (what each class is taken for).
-// Undefined figures (a class absent from both masks, nothing
-// predicted, no true defect) are NaN, shown as "—" in Markdown and null in JSON.
+// Undefined figures (a class absent from both masks, nothing predicted, no true defect) are NaN, shown as "—" in
+// Markdown and null in JSON.
 import Foundation
 
 public struct MaskScoreError: Error, CustomStringConvertible {
