@@ -23,9 +23,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 alive() {  # alive PIDFILE: the daemon of this pid file runs (zombies count as gone)
-  [[ -f "$1" ]] || return 1
-  local pid; pid=$(cat "$1")
-  [[ -d /proc/$pid ]] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+  local pid; pid=$(cat "$1" 2>/dev/null) || return 1  # the daemon removes its pid file as it exits
+  [[ -n $pid && -d /proc/$pid ]] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
 }
 
 daemons_alive() {
