@@ -55,11 +55,14 @@ public final class Communicator: @unchecked Sendable {
 
     /// In-place sum over all ranks.
     public func allreduce(_ values: inout [Double]) {
-        guard size > 1, !values.isEmpty else { return }
-        let n = Int32(values.count)
-        values.withUnsafeMutableBufferPointer { b in
-            check(MPI_Allreduce(shim_MPI_IN_PLACE(), b.baseAddress, n, shim_MPI_DOUBLE(), shim_MPI_SUM(), comm), "MPI_Allreduce")
-        }
+        guard !values.isEmpty else { return }
+        values.withUnsafeMutableBufferPointer { allreduce($0.baseAddress!, count: $0.count) }
+    }
+
+    /// In-place sum over all ranks.
+    public func allreduce(_ buffer: UnsafeMutablePointer<Double>, count: Int) {
+        guard size > 1, count > 0 else { return }
+        check(MPI_Allreduce(shim_MPI_IN_PLACE(), buffer, Int32(count), shim_MPI_DOUBLE(), shim_MPI_SUM(), comm), "MPI_Allreduce")
     }
 
     /// The largest of every rank's `value` (timings: the slowest rank's).

@@ -4,7 +4,7 @@
 // ones. Statistics are per rank unless a synchroniser is set (data-parallel training may install one).
 import Tensor
 
-/// Sums per-channel statistics across ranks (Distributed installs one for synchronised BatchNorm).
+/// Sums per-channel statistics across ranks (Train's BatchNormSync, for run.sync_batchnorm).
 public protocol StatisticsSynchronizer: AnyObject {
     /// Replaces `values` (count elements) by their sum over all ranks of the group.
     func sum(_ values: UnsafeMutablePointer<Double>, count: Int)
@@ -59,6 +59,16 @@ public final class BatchNorm: Layer {
         sums = .allocate(capacity: 2 * channels + 1)
     }
 
+    /// What a rank with no samples in a training step does wherever this layer would synchronise
+    /// (Model.synchronizeWithoutSamples): adds zeros to the sums, and in the forward also updates the running
+    /// statistics from the global batch's, as the other ranks do.
+    public func synchronizeWithoutSamples(forward: Bool) {
+        guard let synchronizer else { return }
+        sums.update(repeating: 0, count: 2 * channels + 1)
+        synchronizer.sum(sums, count: 2 * channels + 1)
+        if forward { useBatchStatistics() }
+    }
+
     /// Visits the `spatial` contiguous elements of channel c in every sample.
     @inline(__always)
     private func forEachRun(batch: Int, channel c: Int, _ body: (Int) -> Void) {
@@ -78,16 +88,7 @@ public final class BatchNorm: Layer {
             }
             sums[2 * channels] = Double(batch * spatial)
             synchronizer?.sum(sums, count: 2 * channels + 1)
-            let m = sums[2 * channels]
-            for c in 0..<channels {
-                let mu = sums[c] / m
-                let variance = max(sums[channels + c] / m - mu * mu, 0)
-                mean[c] = Float(mu)
-                invStd[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
-                let unbiased = m > 1 ? variance * m / (m - 1) : variance
-                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * Float(mu)
-                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
-            }
+            useBatchStatistics()
         } else {
             for c in 0..<channels {
                 mean[c] = runningMean[c]
@@ -104,6 +105,20 @@ public final class BatchNorm: Layer {
                     y[o + i] = g * v + b
                 }
             }
+        }
+    }
+
+    /// Mean and 1/√(var + ε) from the sums of the batch (Σx, Σx², count), and the running estimates updated.
+    private func useBatchStatistics() {
+        let m = sums[2 * channels]
+        for c in 0..<channels {
+            let mu = sums[c] / m
+            let variance = max(sums[channels + c] / m - mu * mu, 0)
+            mean[c] = Float(mu)
+            invStd[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
+            let unbiased = m > 1 ? variance * m / (m - 1) : variance
+            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * Float(mu)
+            runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
         }
     }
 

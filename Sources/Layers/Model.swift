@@ -132,6 +132,18 @@ public final class Model {
         }
     }
 
+    /// The BatchNorm layers, in forward order.
+    public var batchNorms: [BatchNorm] { nodes.compactMap { $0.layer as? BatchNorm } }
+
+    /// For a rank whose share of a training step is empty: the synchronised BatchNorm sums that `forward` and
+    /// `backward` would take part in, in the same order, each adding zeros (BatchNorm.synchronizeWithoutSamples).
+    public func synchronizeWithoutSamples() {
+        for node in nodes { (node.layer as? BatchNorm)?.synchronizeWithoutSamples(forward: true) }
+        for node in nodes.reversed() where node.outputGradient != nil && node.inputGradients.first.flatMap({ $0 }) != nil {
+            (node.layer as? BatchNorm)?.synchronizeWithoutSamples(forward: false)
+        }
+    }
+
     /// Sets every parameter from `initializer` and the seed (Kaiming uses `gain`, normally the gain of the
     /// model's nonlinearity), biases and BatchNorm shifts to 0, BatchNorm scales to 1, running statistics to
     /// their PyTorch initial values.

@@ -91,6 +91,10 @@ public final class Trainer {
     }
     public private(set) var phaseSeconds = PhaseSeconds()
 
+    /// run.sync_batchnorm: the BatchNorm layers add their statistics over the ranks (BatchNormSync, installed
+    /// before the Trainer is made).
+    public let batchNormSynchronized: Bool
+
     private let labels: UnsafeMutablePointer<Int32>
     private var rank: Int { sync.communicator.rank }
     private var ranks: Int { sync.communicator.size }
@@ -103,6 +107,7 @@ public final class Trainer {
         self.sync = sync ?? GradientSync(communicator: .solo, strategy: .allreduce, parameterCount: model.parameterCount,
                                          needsMomentum: sgd.hasState)
         labels = .allocate(capacity: model.maxBatch * Trainer.labelsPerSample(model))
+        batchNormSynchronized = model.batchNorms.contains { $0.synchronizer != nil }
     }
     deinit { labels.deallocate() }
 
@@ -164,6 +169,7 @@ public final class Trainer {
         let globalBatch = plan.globalBatch(step).count
         let lr = learningRate.rate(epoch: plan.epoch, globalStep: position.globalStep)
         guard !range.isEmpty else {   // more ranks than samples in this (last) batch: contribute zeros
+            if batchNormSynchronized { model.synchronizeWithoutSamples() }
             model.gradients.fill(0)
             return sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
         }

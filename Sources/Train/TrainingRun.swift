@@ -119,6 +119,7 @@ public final class TrainingRun {
         let model = try spec.build(input: train.shape, classes: train.classes,
                                    maxBatch: max(batch, min(job.int("eval.batch_size"), max(test.count, train.count))))
         model.initialize(seed: UInt64(job.int("run.seed")), spec.initializer, gain: spec.gain)
+        if job.bool("run.sync_batchnorm") { BatchNormSync.install(in: model, over: world) }
         var settings = Trainer.Settings(epochs: job.int("run.epochs"), batchSize: batch, seed: UInt64(job.int("run.seed")),
                                         evaluateTrainingSet: job.bool("eval.train"), evaluateEvery: job.int("eval.every"),
                                         stopAtZeroTrainError: job.bool("run.stop_at_zero_train_error"),
@@ -184,7 +185,8 @@ public final class TrainingRun {
         }
         printer.startTable(job: job, model: model, spec: spec, train: train, test: test, stepsPerEpoch: steps,
                            directory: directory.path, extra: [
-                               ("ranks", "\(world.size) (\(threads.localRanks) on this node) · gradients \(sync.strategy.rawValue)"),
+                               ("ranks", "\(world.size) (\(threads.localRanks) on this node) · gradients \(sync.strategy.rawValue)"
+                                         + (trainer.batchNormSynchronized ? " · BatchNorm statistics synchronised" : "")),
                            ], threads: "\(threads.threads) per rank (\(threads.reason))")
         if let warning = threads.oversubscription { printer.note(warning) }
         if let (path, c) = resumed {
