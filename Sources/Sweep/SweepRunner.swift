@@ -68,7 +68,8 @@ public final class SweepRunner {
                 if group.isRoot {
                     let result = try SweepRunner.result(of: run, seconds: monotonicSeconds() - started)
                     try ResultsTable.append(result, gridKeys: spec.gridKeys, directory: spec.directory)
-                    print("descent sweep: group \(groupIndex): \(run.id): test error \(String(format: "%.4f", result.testError)), train error \(result.trainError.map { String(format: "%.4f", $0) } ?? "–"), \(result.parameters) parameters, \(result.epochs) epochs, \(Int(result.seconds)) s")
+                    let tabled = ResultsTable.ids(spec.directory + "/results.csv").count
+                    print("descent sweep: group \(groupIndex): \(run.id): test error \(String(format: "%.4f", result.testError)), train error \(result.trainError.map { String(format: "%.4f", $0) } ?? "–"), \(result.parameters) parameters, \(result.epochs) epochs, \(Int(result.seconds)) s; \(tabled) of \(spec.runs.count) runs done")
                     fflush(nil)
                 }
                 summary.trained += 1

@@ -31,7 +31,7 @@ func fixed(_ x: Double, _ digits: Int = 1) -> String {
 private func String(format x: Double, _ digits: Int) -> String {
     var buffer = [CChar](repeating: 0, count: 64)
     _ = withVaList([digits, x]) { vsnprintf(&buffer, 64, "%.*f", $0) }
-    return Swift.String(cString: buffer)
+    return Swift.String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 func padLeft(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }

@@ -59,13 +59,15 @@ struct KernelBenchmark {
         model.initialize(seed: 0, spec.initializer, gain: spec.gain)
         let r = RandomStream(seed: 2, name: "bench/x")
         for i in 0..<model.input.count { model.input[i] = r.uniform(UInt64(i)) }
-        var labels = (0..<batch).map { Int32($0 % 10) }
+        let labels = UnsafeMutablePointer<Int32>.allocate(capacity: batch)   // Target.labels keeps a pointer
+        defer { labels.deallocate() }
+        for i in 0..<batch { labels[i] = Int32(i % 10) }
         let loss = SoftmaxCrossEntropy()
         let ctx = PassContext(training: true)
         let fwd = medianSeconds(reps: reps) { model.forward(batch: batch, ctx) }
         let both = medianSeconds(reps: reps) {
             let out = model.forward(batch: batch, ctx)
-            _ = loss.evaluate(out, .labels(&labels), gradient: model.outputGradient, scale: 1 / Float(batch))
+            _ = loss.evaluate(out, .labels(labels), gradient: model.outputGradient, scale: 1 / Float(batch))
             model.backward(ctx)
         }
         return Row(name: name, flops: forwardFlops * 3, forward: forwardFlops / fwd, total: forwardFlops * 3 / both)
