@@ -73,6 +73,11 @@ struct SweepTests {
         let summary = second.stdoutLines.last { $0.contains(" run(s) trained, ") }
         let trained = summary.flatMap { $0.split(separator: " ").dropFirst(2).first.flatMap { Int($0) } } ?? -1
         #expect(trained >= 1 && trained <= 8 - partial, "\(second)")
+        // Each finished run's line says how many of the sweep's runs are done; the last one says all.
+        let done = second.stdoutLines.filter { $0.hasPrefix("descent sweep: group ") }.compactMap { line in
+            line.split(separator: "; ").last.flatMap { Int($0.split(separator: " ")[0]) }
+        }
+        #expect(done.count == trained && done.max() == 8 && done.allSatisfy { $0 > partial }, "\(second)")
         for row in rows {
             #expect(try readText(scratch.file("out/small/runs/\(row[0])/status.json")).contains("\"finished\""))
         }
