@@ -1,5 +1,5 @@
 // LineChart.swift — a line chart of named (x, y) series as a standalone SVG document: axes with nice ticks
-// (linear or logarithmic), grid, legend, colour-blind-safe colours, dashed vertical marker lines.
+// (linear or logarithmic), grid, legend, colour-blind-safe colours, shaded ranges, dashed vertical marker lines.
 import Foundation
 
 /// A line chart of one or more named series, rendered by ``svg()`` as a standalone SVG document.
@@ -26,6 +26,9 @@ public struct LineChart: Sendable {
     public struct Series: Sendable {
         public var name: String
         public var points: [Point]
+        /// A shaded range under the line, one per point (e.g. the smallest to the largest value over seeds);
+        /// nil draws none. A point whose range cannot be drawn leaves a gap in the shading.
+        public var band: [ClosedRange<Double>]?
         public init(_ name: String, points: [Point]) { self.name = name; self.points = points }
         /// A series from parallel arrays of x and y values (the shorter one sets the length).
         public init(_ name: String, x: [Double], y: [Double]) {
@@ -75,8 +78,10 @@ public struct LineChart: Sendable {
     /// The chart as a complete SVG document (UTF-8 XML with the SVG namespace, a viewBox and a white background).
     public func svg() -> String {
         let segments = series.map { drawableRuns($0.points) }
+        let bands = series.map(drawableBandRuns)
         let xs = segments.flatMap { $0.flatMap { $0.map(\.x) } } + markers.map(\.x)
         let ys = segments.flatMap { $0.flatMap { $0.map(\.y) } }
+            + bands.flatMap { $0.flatMap { $0.flatMap { [$0.low, $0.high] } } }
         let hasData = !ys.isEmpty
 
         // Margins: title above; tick labels and the x label below; y tick labels and the y label on the left;
@@ -122,6 +127,9 @@ public struct LineChart: Sendable {
         }
         out += axisLabels(plot)
         if let xAxis, let yAxis {
+            out += "<clipPath id=\"plot-area\"><rect x=\"\(SVG.num(plot.left - 4))\" y=\"\(SVG.num(plot.top - 4))\" "
+                + "width=\"\(SVG.num(plot.width + 8))\" height=\"\(SVG.num(plot.height + 8))\"/></clipPath>\n"
+            out += shading(plot, xAxis, yAxis, bands)
             out += lines(plot, xAxis, yAxis, segments)
             out += markerLines(plot, xAxis)
         } else {
@@ -155,6 +163,37 @@ public struct LineChart: Sendable {
         }
         if !current.isEmpty { runs.append(current) }
         return runs
+    }
+
+    /// The runs of consecutive points of a series' band whose x and both bounds can be drawn.
+    func drawableBandRuns(_ s: Series) -> [[(x: Double, low: Double, high: Double)]] {
+        guard let band = s.band else { return [] }
+        var runs: [[(x: Double, low: Double, high: Double)]] = [], current: [(x: Double, low: Double, high: Double)] = []
+        for (p, r) in zip(s.points, band) {
+            if Axis.plottable(p.x, xScale) && Axis.plottable(r.lowerBound, yScale) && Axis.plottable(r.upperBound, yScale) {
+                current.append((p.x, r.lowerBound, r.upperBound))
+            } else if !current.isEmpty {
+                runs.append(current); current = []
+            }
+        }
+        if !current.isEmpty { runs.append(current) }
+        return runs
+    }
+
+    /// Each series' band as a translucent polygon in its colour (along the upper bounds, back along the lower),
+    /// under all lines.
+    private func shading(_ plot: Frame, _ xAxis: Axis, _ yAxis: Axis, _ bands: [[[(x: Double, low: Double, high: Double)]]]) -> String {
+        guard bands.contains(where: { !$0.isEmpty }) else { return "" }
+        var out = "<g class=\"bands\" clip-path=\"url(#plot-area)\" stroke=\"none\" fill-opacity=\"0.15\">\n"
+        for (i, runs) in bands.enumerated() {
+            for run in runs where run.count > 1 {
+                let upper = run.map { SVG.num(plot.x(xAxis, $0.x)) + " " + SVG.num(plot.y(yAxis, $0.high)) }
+                let lower = run.reversed().map { SVG.num(plot.x(xAxis, $0.x)) + " " + SVG.num(plot.y(yAxis, $0.low)) }
+                out += "<path class=\"band\" data-series=\"\(SVG.escape(series[i].name))\" d=\"M" + (upper + lower).joined(separator: "L")
+                    + "Z\" fill=\"\(Self.palette[i % Self.palette.count])\"/>\n"
+            }
+        }
+        return out + "</g>\n"
     }
 
     private func grid(_ plot: Frame, _ xAxis: Axis, _ yAxis: Axis) -> String {
@@ -223,11 +262,9 @@ public struct LineChart: Sendable {
     }
 
     /// One `<path>` per series (a sub-path per run of drawable points, so undrawable points leave gaps) and its
-    /// dots, clipped to the plot area.
+    /// dots, clipped to the plot area (the clip path `svg()` defines).
     private func lines(_ plot: Frame, _ xAxis: Axis, _ yAxis: Axis, _ segments: [[[Point]]]) -> String {
-        var out = "<clipPath id=\"plot-area\"><rect x=\"\(SVG.num(plot.left - 4))\" y=\"\(SVG.num(plot.top - 4))\" "
-            + "width=\"\(SVG.num(plot.width + 8))\" height=\"\(SVG.num(plot.height + 8))\"/></clipPath>\n"
-        out += "<g class=\"series\" clip-path=\"url(#plot-area)\" fill=\"none\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
+        var out = "<g class=\"series\" clip-path=\"url(#plot-area)\" fill=\"none\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
         for (i, s) in series.enumerated() {
             let colour = Self.palette[i % Self.palette.count]
             let dash = i >= Self.palette.count ? " stroke-dasharray=\"6 3\"" : ""

@@ -1,8 +1,8 @@
 // SweepReport.swift — `descent report SWEEP_DIR`: the figures a sweep exists for, from results.csv and the runs'
 // metrics. capacity.svg: train and test error against parameter count (log x; means over the runs of equal size,
-// e.g. seeds), with n·K and the smallest model that fits its training set exactly marked; loss.svg: the same for the losses; epochs.svg (when
-// the grid varies a corruption or label noise): training error against epoch, one line per value; results.md:
-// the table in Markdown.
+// e.g. seeds, with their range shaded), with n·K and the smallest model that fits its training set exactly
+// marked; loss.svg: the same for the losses; epochs.svg (when the grid varies a corruption or label noise):
+// training error against epoch, one line per value; results.md: the table in Markdown.
 import Foundation
 import Report
 
@@ -26,8 +26,12 @@ public enum SweepReport {
             var chart = LineChart(title: "\(what.hasPrefix("error") ? "Error" : "Loss") against model size — \(name)",
                                   xLabel: "parameters", yLabel: what, xScale: .logarithmic)
             for (label, key) in [("train", train), ("test", test)] {
-                let means = meanBy(parameters, column(key))
-                chart.series.append(.init(label, x: means.map(\.0), y: means.map { $0.1 * scale }))
+                let groups = groupBy(parameters, column(key))
+                let several = groups.contains { $0.values.count > 1 }
+                var line = LineChart.Series(several ? "\(label): mean, range shaded" : label,
+                                            x: groups.map(\.x), y: groups.map { mean($0.values) * scale })
+                if several { line.band = groups.map { $0.values.min()! * scale...$0.values.max()! * scale } }
+                chart.series.append(line)
             }
             if let threshold { chart.markers.append(.init(x: threshold, label: "n·K = \(Int(threshold))")) }
             // Where the training error first reaches zero: the interpolation threshold the sweep itself found.
@@ -64,8 +68,15 @@ public enum SweepReport {
 
     /// Mean of `y` for each distinct `x`, sorted by x (NaNs skipped).
     static func meanBy(_ x: [Double], _ y: [Double]) -> [(Double, Double)] {
-        var sums: [Double: (Double, Int)] = [:]
-        for (a, b) in zip(x, y) where a.isFinite && b.isFinite { sums[a, default: (0, 0)].0 += b; sums[a, default: (0, 0)].1 += 1 }
-        return sums.keys.sorted().map { ($0, sums[$0]!.0 / Double(sums[$0]!.1)) }
+        groupBy(x, y).map { ($0.x, mean($0.values)) }
     }
+
+    /// The values of `y` for each distinct `x`, sorted by x (NaNs skipped).
+    static func groupBy(_ x: [Double], _ y: [Double]) -> [(x: Double, values: [Double])] {
+        var groups: [Double: [Double]] = [:]
+        for (a, b) in zip(x, y) where a.isFinite && b.isFinite { groups[a, default: []].append(b) }
+        return groups.keys.sorted().map { ($0, groups[$0]!) }
+    }
+
+    static func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
 }

@@ -1,7 +1,7 @@
 // SweepTests.swift — `descent sweep` through the built executable: a sweep of 8 small runs on real Fashion-MNIST
 // under mpirun -np 4 with groups of 1 and of 2 ranks, killed part-way and run again, ends with every run
-// finished exactly once and one results row per run; the same sweep as a Slurm job array gives the same table;
-// sweep-file errors are one line each.
+// finished exactly once and one results row per run, and `descent report` draws it; the same sweep as a Slurm job
+// array gives the same table; sweep-file errors are one line each.
 import Foundation
 import Testing
 
@@ -85,6 +85,22 @@ struct SweepTests {
         let third = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 60, launcher: ["mpirun", "-np", "2"])
         #expect(third.stdout.contains("0 run(s) trained, 0 failed, 8 already done"), "\(third)")
         #expect(try resultRows(scratch.file("out/small")).count == 8)
+        if ranksPerRun == 1 { try await reportOf(scratch.file("out/small")) }
+    }
+
+    /// `descent report` on the finished sweep: capacity.svg has the mean train and test error over the 2 seeds of
+    /// each of the 4 widths, each with its range over the seeds shaded, and the n·K marker; results.md one row per
+    /// run.
+    private func reportOf(_ directory: String) async throws {
+        let outcome = try await descent(["report", directory, "--threshold", "20000"], in: directory)
+        try #require(outcome.succeeded, "\(outcome)")
+        let svg = try readText(directory + "/capacity.svg")
+        let lines = svg.components(separatedBy: "class=\"line\"").count - 1
+        let bands = svg.components(separatedBy: "class=\"band\"").count - 1
+        #expect(lines == 2 && bands == 2, "capacity.svg: \(lines) lines, \(bands) bands")
+        #expect(svg.contains("test: mean, range shaded") && svg.contains("n·K = 20000"))
+        let table = try readText(directory + "/results.md").split(separator: "\n")
+        #expect(table.count == 3 + 8 && table.first == "# small", "results.md (title, header, rule, rows): \(table)")
     }
 
     @Test("the same sweep as a Slurm job array gives the same table", .enabled(if: SweepTests.clusterUp))

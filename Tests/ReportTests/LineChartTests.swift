@@ -1,5 +1,5 @@
-// LineChartTests.swift — the SVG charts: well-formed XML, one path per series, legend (right or below), logarithmic
-// ticks at powers of ten, gaps at NaN, single points as dots, marker lines, "no data", escaping.
+// LineChartTests.swift — the SVG charts: well-formed XML, one path per series, shaded bands, legend (right or
+// below), logarithmic ticks at powers of ten, gaps at NaN, single points as dots, marker lines, "no data", escaping.
 import Foundation
 import Testing
 @testable import Report
@@ -32,6 +32,23 @@ struct LineChartTests {
         #expect(Set(paths.compactMap { $0.attributes["stroke"] }).count == 3, "distinct colours")
         #expect(doc.all("text", class: "legend-name").map(\.text) == names)
         #expect(doc.all("circle").isEmpty, "40 points each: no dots")
+    }
+
+    @Test func bandsAreShadedUnderTheLineAndWidenTheYAxis() throws {
+        var s = line("test", [40, 38, 39, 30])
+        s.band = [35...45, 37...39, -Double.infinity...39, 28...60]
+        let svg = LineChart(title: "band", series: [s, line("train", [30, 20, 10, 0])]).svg()
+        #expect(xmlProblem(svg) == nil, "\(xmlProblem(svg) ?? "")")
+        let doc = SVGDocument(svg)
+        // The infinite bound splits the band into [0, 1] (a polygon) and [3] (one point: nothing to shade).
+        let bands = doc.all("path", class: "band")
+        #expect(bands.count == 1 && bands[0].attributes["data-series"] == "test")
+        #expect(bands.first?.attributes["d"]?.filter { $0 == "L" }.count == 3, "4 corners: \(bands)")
+        #expect(bands.first?.attributes["fill"] == doc.all("path", class: "line").first?.attributes["stroke"], "the line's colour")
+        let ticks = doc.tickLabels("y").compactMap(Double.init)
+        #expect((ticks.max() ?? 0) >= 60, "the y axis reaches the band's 60: \(ticks)")
+        let bandAt = try #require(svg.range(of: "class=\"band\"")), lineAt = try #require(svg.range(of: "class=\"line\""))
+        #expect(bandAt.lowerBound < lineAt.lowerBound, "shading is drawn under the lines")
     }
 
     @Test func logarithmicTicksArePowersOfTen() {
