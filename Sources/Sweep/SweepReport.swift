@@ -38,7 +38,10 @@ public enum SweepReport {
             if let first = meanBy(parameters, column("train_error")).first(where: { $0.1 <= 0.001 }) {
                 chart.markers.append(.init(x: first.0, label: "train error 0"))
             }
-            if what.hasPrefix("error") { chart.yRange = 0...max(1, (chart.series.flatMap { $0.points.map(\.y) }.filter(\.isFinite).max() ?? 1)) }
+            if what.hasPrefix("error") {
+                let highest = chart.series.flatMap { $0.points.map(\.y) + ($0.band ?? []).map(\.upperBound) }.filter(\.isFinite).max()
+                chart.yRange = 0...max(1, highest ?? 1)
+            }
             try chart.svg().write(toFile: directory + "/" + file, atomically: true, encoding: .utf8)
             written.append(directory + "/" + file)
         }
