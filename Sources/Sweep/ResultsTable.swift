@@ -1,7 +1,8 @@
 // ResultsTable.swift — a sweep's results.csv and results.jsonl: one row per finished run, appended under an
 // exclusive lock (flock on results.lock) by whichever process finished it, after checking that the run has no
 // row yet. Concurrent writers (groups of one sweep, tasks of a Slurm array) lose nothing and duplicate nothing;
-// each append is flushed to disk before the lock is released.
+// each append is flushed to disk before the lock is released. A table edited by hand into another shape is
+// refused with one line (validate) before a sweep adds to it.
 import Foundation
 import Report
 #if canImport(Glibc)
@@ -43,8 +44,7 @@ public enum ResultsTable {
 
         let csv = directory + "/results.csv", jsonl = directory + "/results.jsonl"
         if ids(csv).contains(r.id) { return false }
-        let header = (["run"] + gridKeys + fixedColumns.dropFirst()).joined(separator: ",")
-        if !FileManager.default.fileExists(atPath: csv) { try appendLine(csv, header) }
+        if !FileManager.default.fileExists(atPath: csv) { try appendLine(csv, header(gridKeys: gridKeys).joined(separator: ",")) }
         func number(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "" } ?? "" }
         let values = r.overrides.map(\.value)
         let row = [r.id] + values.map { $0.contains(",") ? "\"\($0)\"" : $0 } + ["\(r.parameters)", "\(r.epochs)", number(r.trainLoss),
@@ -63,6 +63,49 @@ public enum ResultsTable {
     public static func ids(_ csv: String) -> Set<String> {
         guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else { return [] }
         return Set(text.split(separator: "\n").dropFirst().compactMap { $0.split(separator: ",").first.map(String.init) })
+    }
+
+    /// The header of a sweep's table with these grid keys.
+    static func header(gridKeys: [String]) -> [String] { ["run"] + gridKeys + fixedColumns.dropFirst() }
+
+    /// The fields of one CSV line (a field holding a comma is in double quotes, as `append` writes it).
+    static func fields(_ line: Substring) -> [String] {
+        var out: [String] = [], field = "", quoted = false
+        for c in line {
+            if c == "\"" { quoted.toggle() } else if c == "," && !quoted { out.append(field); field = "" } else { field.append(c) }
+        }
+        return out + [field]
+    }
+
+    /// Checks a sweep's results.csv (when there is one) before anything is added to it: the header of this
+    /// sweep, then rows of as many fields, each a distinct run with numbers where numbers belong and status
+    /// "finished". A table edited by hand into another shape stops the sweep with one line naming the file and
+    /// line; the table is left as it is.
+    public static func validate(_ csv: String, gridKeys: [String]) throws {
+        guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else { return }
+        let expected = header(gridKeys: gridKeys)
+        let remedy = "fix or delete that line (a run that finished gets its row back from its run directory at the next descent sweep)"
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let first = lines.first, fields(first) == expected else {
+            throw SweepError("\(csv) line 1: the header is '\(lines.first ?? "")', expected '\(expected.joined(separator: ","))' (a table of another sweep, or edited by hand); move the file away to start the table again: every run that finished gets its row back from its run directory")
+        }
+        var seen: Set<String> = []
+        let numeric = Set(fixedColumns.dropFirst().dropLast())
+        for (i, line) in lines.enumerated().dropFirst() where !(line.isEmpty && i == lines.count - 1) {
+            let f = fields(line)
+            guard f.count == expected.count else {
+                throw SweepError("\(csv) line \(i + 1): expected \(expected.count) fields (\(expected.joined(separator: ","))), found \(f.count); \(remedy)")
+            }
+            if let bad = zip(expected, f).first(where: { numeric.contains($0.0) && !$0.1.isEmpty && Double($0.1) == nil }) {
+                throw SweepError("\(csv) line \(i + 1): \(bad.0) is '\(bad.1)', not a number; \(remedy)")
+            }
+            guard f.last == "finished" else {
+                throw SweepError("\(csv) line \(i + 1): status is '\(f.last ?? "")', expected 'finished'; \(remedy)")
+            }
+            guard !f[0].isEmpty, seen.insert(f[0]).inserted else {
+                throw SweepError("\(csv) line \(i + 1): run '\(f[0])' \(f[0].isEmpty ? "has no name" : "has a second row"); \(remedy)")
+            }
+        }
     }
 
     private static func appendLine(_ path: String, _ line: String) throws {

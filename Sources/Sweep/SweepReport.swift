@@ -11,9 +11,14 @@ public enum SweepReport {
     public static func write(directory: String, threshold: Double?) throws -> [String] {
         let csv = directory + "/results.csv"
         guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else { throw SweepError("\(csv): no such file (is \(directory) a sweep directory?)") }
-        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let lines = text.split(separator: "\n").map(ResultsTable.fields)
         guard let header = lines.first, lines.count > 1 else { throw SweepError("\(csv): no results yet") }
-        let rows = lines.dropFirst().filter { $0.count == header.count }
+        let fixed = Array(ResultsTable.fixedColumns.dropFirst())
+        guard header.first == "run", header.count >= ResultsTable.fixedColumns.count, Array(header.suffix(fixed.count)) == fixed else {
+            throw SweepError("\(csv) line 1: the header is '\(header.joined(separator: ","))', not a sweep's ('run', the grid keys, then \(fixed.joined(separator: ",")))")
+        }
+        try ResultsTable.validate(csv, gridKeys: Array(header.dropFirst().dropLast(fixed.count)))
+        let rows = Array(lines.dropFirst())
         func column(_ name: String) -> [Double] {
             guard let i = header.firstIndex(of: name) else { return [] }
             return rows.map { Double($0[i]) ?? .nan }

@@ -35,6 +35,7 @@ public final class SweepRunner {
         let claims = spec.directory + "/claims"
         try world.agreeing {
             guard world.isRoot else { return }
+            try ResultsTable.validate(spec.directory + "/results.csv", gridKeys: spec.gridKeys)
             try FileManager.default.createDirectory(atPath: claims, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: spec.directory + "/runs", withIntermediateDirectories: true)
         }

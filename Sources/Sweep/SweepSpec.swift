@@ -80,6 +80,9 @@ public struct SweepSpec {
                 grid.append((key, values.map { SweepSpec.adapt($0, for: key) }))
             }
         }
+        guard !grid.isEmpty else {
+            throw SweepError("\(path): the [grid] is empty: a sweep needs at least one key with values (to train the base job alone: descent train \(jobName))")
+        }
         gridKeys = grid.map(\.0)
         var combos: [[(String, JobValue)]] = [[]]
         for (key, values) in grid { combos = combos.flatMap { c in values.map { c + [(key, $0)] } } }
@@ -87,7 +90,7 @@ public struct SweepSpec {
         for (i, combo) in combos.enumerated() {
             var job = baseJob
             for (key, value) in combo { try job.set(key, to: value, origin: "\(path) [grid] \(key) = \(value)") }
-            let id = combo.isEmpty ? "run" : combo.map { SweepSpec.label($0.0, $0.1) }.joined(separator: "_")
+            let id = combo.map { SweepSpec.label($0.0, $0.1) }.joined(separator: "_")
             try job.set("run.name", to: .string(id), origin: path)
             try job.set("run.output", to: .string(directory + "/runs"), origin: path)
             try job.validate()

@@ -1,7 +1,8 @@
 // SweepTests.swift — `descent sweep` through the built executable: a sweep of 8 small runs on real Fashion-MNIST
 // under mpirun -np 4 with groups of 1 and of 2 ranks, killed part-way and run again, ends with every run
 // finished exactly once and one results row per run, and `descent report` draws it; the same sweep as a Slurm job
-// array gives the same table; sweep-file errors are one line each.
+// array gives the same table; sweep-file errors and a results table edited into an invalid state are one line
+// each, and nothing is lost.
 import Foundation
 import Testing
 
@@ -119,7 +120,7 @@ struct SweepTests {
         #expect(try table(scratch.file("array/small")) == table(scratch.file("local/small")))
     }
 
-    @Test("sweep-file errors: one line naming the file", arguments: ["unknown key", "no job", "bad range", "bad grid key", "groups"])
+    @Test("sweep-file errors: one line naming the file", arguments: ["unknown key", "no job", "bad range", "bad grid key", "empty grid", "groups"])
     func badSweep(kind: String) async throws {
         let scratch = try Scratch()
         try jobText([("run", ["epochs = 1"])]).write(toFile: scratch.file("base.toml"), atomically: true, encoding: .utf8)
@@ -131,6 +132,7 @@ struct SweepTests {
         case "no job": text = "[grid]\n\"run.seed\" = [0]\n"; expected = "'job' (the base job file) is missing"
         case "bad range": text = "job = \"base.toml\"\n[grid]\n\"model.hidden\" = { from = 0, to = 8, count = 3, scale = \"log\" }\n"; expected = "a log range needs from, to > 0"
         case "bad grid key": text = "job = \"base.toml\"\n[grid]\n\"optim.momentun\" = [0.9]\n"; expected = "did you mean 'optim.momentum'"
+        case "empty grid": text = "job = \"base.toml\"\n[grid]\n"; expected = "the [grid] is empty"
         default: text = "job = \"base.toml\"\nranks_per_run = 2\n[grid]\n\"run.seed\" = [0]\n"; launcher = ["mpirun", "-np", "3", "--oversubscribe"]; expected = "3 ranks cannot form groups of ranks_per_run = 2"
         }
         try text.write(toFile: scratch.file("s.toml"), atomically: true, encoding: .utf8)
@@ -138,6 +140,49 @@ struct SweepTests {
         #expect(outcome.status != 0)
         let ours = outcome.stderrLines.filter { $0.hasPrefix("descent:") }
         #expect(ours.count == 1 && ours[0].contains(expected), "\(outcome)")
+    }
+
+    /// The table is never rewritten by the sweep: each bad shape stops it before anything is added, with one
+    /// line naming the file and line, and the file is left byte for byte. Deleting the bad line is the fix: the
+    /// finished run's row comes back from its run directory without training it again.
+    @Test("a results table edited by hand into an invalid state: one line naming the line, nothing lost")
+    func editedResultsTable() async throws {
+        let scratch = try Scratch()
+        try jobText([
+            ("run", ["epochs = 1"]),
+            ("data", ["path = \"\(fashionMNIST)\"", "subset = 200", "test_subset = 100"]),
+            ("model", ["architecture = \"mlp\"", "hidden = [4]"]),
+        ]).write(toFile: scratch.file("base.toml"), atomically: true, encoding: .utf8)
+        try "job = \"base.toml\"\nname = \"t\"\noutput = \"out\"\n[grid]\n\"run.seed\" = [0, 1]\n"
+            .write(toFile: scratch.file("t.toml"), atomically: true, encoding: .utf8)
+        let first = try await descent(["sweep", scratch.file("t.toml")], in: scratch.path)
+        try #require(first.succeeded, "\(first)")
+        let csv = scratch.file("out/t/results.csv")
+        let good = try readText(csv)
+        let lines = good.split(separator: "\n").map(String.init)
+        try #require(lines.count == 3)
+        let cases: [(String, String, String)] = [
+            ("a torn last row", lines[0] + "\n" + lines[1] + "\n" + lines[2].prefix(30) + "\n", "line 3: expected 11 fields"),
+            ("another header", "hello,world\n" + lines[1] + "\n", "line 1: the header is 'hello,world'"),
+            ("a second row", good + lines[2] + "\n", "line 4: run '\(lines[2].prefix { $0 != "," })' has a second row"),
+            ("text for a number", good.replacingOccurrences(of: ",3190,", with: ",31x0,"), "parameters is '31x0', not a number"),
+            ("a blank line", lines[0] + "\n\n" + lines[1] + "\n", "line 2: expected 11 fields"),
+        ]
+        for (what, text, expected) in cases {
+            try text.write(toFile: csv, atomically: true, encoding: .utf8)
+            for command in [["sweep", scratch.file("t.toml")], ["report", scratch.file("out/t")]] {
+                let outcome = try await descent(command, in: scratch.path)
+                let ours = outcome.stderrLines.filter { $0.hasPrefix("descent:") }
+                #expect(outcome.status != 0 && ours.count == 1 && ours[0].contains(csv) && ours[0].contains(expected),
+                        "\(what), \(command[0]): \(outcome)")
+                #expect(try readText(csv) == text, "\(what): the table was changed")
+            }
+        }
+        // The fix: delete the bad line. The run keeps its result in its run directory, so its row comes back.
+        try (lines[0] + "\n" + lines[1] + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let fixed = try await descent(["sweep", scratch.file("t.toml")], in: scratch.path)
+        #expect(fixed.succeeded && fixed.stdout.contains("0 run(s) trained, 0 failed, 2 already done"), "\(fixed)")
+        #expect(try resultRows(scratch.file("out/t")).map { $0[0] }.sorted() == ["seed-0", "seed-1"])
     }
 
     @Test("every sweep file in jobs/ parses, and its Slurm array script renders",
