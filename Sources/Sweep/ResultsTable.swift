@@ -35,13 +35,21 @@ public enum ResultsTable {
     /// Appends `r` unless the table already has its run; returns false when it was already there.
     @discardableResult
     public static func append(_ r: RunResult, gridKeys: [String], directory: String) throws -> Bool {
+        try locked(directory) { try appendUnlocked(r, gridKeys: gridKeys, directory: directory) }
+    }
+
+    /// Runs `body` holding the table's exclusive lock (flock on results.lock), so that no writer is half-way.
+    private static func locked<T>(_ directory: String, _ body: () throws -> T) throws -> T {
         let lockPath = directory + "/results.lock"
         let fd = open(lockPath, O_CREAT | O_RDWR, 0o644)
         guard fd >= 0 else { throw SweepError("\(lockPath): cannot be opened (\(String(cString: strerror(errno))))") }
         defer { close(fd) }
         guard flock(fd, LOCK_EX) == 0 else { throw SweepError("\(lockPath): cannot be locked (\(String(cString: strerror(errno))))") }
         defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
 
+    private static func appendUnlocked(_ r: RunResult, gridKeys: [String], directory: String) throws -> Bool {
         let csv = directory + "/results.csv", jsonl = directory + "/results.jsonl"
         if ids(csv).contains(r.id) { return false }
         if !FileManager.default.fileExists(atPath: csv) { try appendLine(csv, header(gridKeys: gridKeys).joined(separator: ",")) }
@@ -81,8 +89,14 @@ public enum ResultsTable {
     /// sweep, then rows of as many fields, each a distinct run with numbers where numbers belong and status
     /// "finished". A table edited by hand into another shape stops the sweep with one line naming the file and
     /// line; the table is left as it is.
-    public static func validate(_ csv: String, gridKeys: [String]) throws {
-        guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else { return }
+    /// `locking`: read under the table's lock (a sweep about to add to it; a report only reads).
+    public static func validate(_ csv: String, gridKeys: [String], locking: Bool = true) throws {
+        guard FileManager.default.fileExists(atPath: csv) else { return }
+        let directory = URL(fileURLWithPath: csv).deletingLastPathComponent().path
+        let read = { try? String(contentsOfFile: csv, encoding: .utf8) }
+        guard let text = try locking ? locked(directory, read) : read() else {
+            throw SweepError("\(csv): cannot be read as UTF-8 text")
+        }
         let expected = header(gridKeys: gridKeys)
         let remedy = "fix or delete that line (a run that finished gets its row back from its run directory at the next descent sweep)"
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
