@@ -101,7 +101,7 @@ public enum ResultsTable {
         let remedy = "fix or delete that line (a run that finished gets its row back from its run directory at the next descent sweep)"
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard let first = lines.first, fields(first) == expected else {
-            throw SweepError("\(csv) line 1: the header is '\(lines.first ?? "")', expected '\(expected.joined(separator: ","))' (a table of another sweep, or edited by hand); move the file away to start the table again: every run that finished gets its row back from its run directory")
+            throw SweepError("\(csv) line 1: the header is '\(lines.first ?? "")', expected '\(expected.joined(separator: ","))' (a table of another sweep, or edited by hand); move it and results.jsonl away to start the table again: every run that finished gets its row back from its run directory")
         }
         var seen: Set<String> = []
         let numeric = Set(fixedColumns.dropFirst().dropLast())
