@@ -58,6 +58,11 @@ public enum ResultsTable {
         let row = [r.id] + values.map { $0.contains(",") ? "\"\($0)\"" : $0 } + ["\(r.parameters)", "\(r.epochs)", number(r.trainLoss),
             number(r.trainError), number(r.testLoss), number(r.testError), number(r.bestTestError), number(r.seconds), r.status]
         try appendLine(csv, row.joined(separator: ","))
+        // The JSON lines may already hold the run: its CSV row was deleted by hand and is being written again.
+        let prefix = "{\"run\":\(jsonQuoted(r.id)),"
+        if let lines = try? String(contentsOfFile: jsonl, encoding: .utf8), lines.split(separator: "\n").contains(where: { $0.hasPrefix(prefix) }) {
+            return true
+        }
         func json(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "null" } ?? "null" }
         let overrides = r.overrides.map { "\"\($0.key)\":\(jsonQuoted($0.value))" }.joined(separator: ",")
         try appendLine(jsonl, "{\"run\":\(jsonQuoted(r.id)),\"overrides\":{\(overrides)},\"parameters\":\(r.parameters),\"epochs\":\(r.epochs),"

@@ -183,6 +183,8 @@ struct SweepTests {
         let fixed = try await descent(["sweep", scratch.file("t.toml")], in: scratch.path)
         #expect(fixed.succeeded && fixed.stdout.contains("0 run(s) trained, 0 failed, 2 already done"), "\(fixed)")
         #expect(try resultRows(scratch.file("out/t")).map { $0[0] }.sorted() == ["seed-0", "seed-1"])
+        let json = try readText(scratch.file("out/t/results.jsonl")).split(separator: "\n")
+        #expect(json.count == 2, "results.jsonl keeps one line per run: \(json)")
     }
 
     @Test("every sweep file in jobs/ parses, and its Slurm array script renders",
