@@ -14,7 +14,9 @@ struct SweepCommand: ParsableCommand {
         parallel, into SWEEP_DIR/runs/<run>/, and appends its row to SWEEP_DIR/results.csv and results.jsonl. Runs are handed \
         out as groups become free, the largest first; an interrupted run resumes from its checkpoint, and a finished run is \
         never trained again: run the same command to finish a sweep. In a Slurm array (descent submit SWEEP --array) task i \
-        trains runs i, i + N, … of the grid. `descent report SWEEP_DIR` draws the figures.
+        trains runs i, i + N, … of the grid. Each finished run prints its result and how many runs are done. A results \
+        table edited by hand into another shape stops the sweep with one line naming its line (deleting the line is the \
+        fix: a finished run's row comes back from its run directory). `descent report SWEEP_DIR` draws the figures.
         """
     )
 
