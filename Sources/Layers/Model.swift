@@ -68,11 +68,22 @@ public final class Model {
         state = FlatVector(count: stateLayout.last.map { $0.offset + $0.count } ?? 0)
     }
 
+    /// Called during `backward` as each layer with parameters finishes, with the offset of its first parameter:
+    /// from there to the end of the flat vector this step's gradients are final (layers are laid out in
+    /// topological order and run backward in reverse). GradientSync starts reducing them while backward goes on.
+    public var gradientsFinal: ((Int) -> Void)?
+    /// Each node's first parameter offset (nil for a node without parameters).
+    private var firstParameter: [Int?] = []
+    /// Where each layer's parameters begin in the flat vector, in order.
+    public var layerStarts: [Int] { firstParameter.compactMap { $0 } }
+
     /// Points every layer at its slices of `parameters`, `gradients` and `state`.
     func bindLayers() {
         var pi = 0, si = 0
-        for node in nodes {
+        firstParameter = nodes.map { _ in nil }
+        for (n, node) in nodes.enumerated() {
             guard let layer = node.layer else { continue }
+            if !layer.parameterDecls.isEmpty { firstParameter[n] = layout[pi].offset }
             let slots = layer.parameterDecls.map { d -> ParameterSlot in
                 defer { pi += 1 }
                 let e = layout[pi]
@@ -122,13 +133,15 @@ public final class Model {
     /// Backpropagates `outputGradient` through the graph, overwriting `gradients`. Must follow `forward` on the
     /// same batch.
     public func backward(_ context: PassContext) {
-        for node in nodes.dropFirst().reversed() where node.outputGradient != nil {
+        for n in stride(from: nodes.count - 1, through: 1, by: -1) where nodes[n].outputGradient != nil {
+            let node = nodes[n]
             if let first = node.readerGradients.first, let total = node.outputGradient {
                 Kernels.sum(total.count, first.data, node.readerGradients[1].data, into: total.data)
                 for more in node.readerGradients.dropFirst(2) { Kernels.add(total.count, more.data, into: total.data) }
             }
             node.layer!.backward(node.inputTensors, output: node.output, outputGradient: node.outputGradient!,
                                  inputGradients: node.inputGradients, context)
+            if let gradientsFinal, let offset = firstParameter[n] { gradientsFinal(offset) }
         }
     }
 

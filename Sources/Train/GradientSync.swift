@@ -5,6 +5,8 @@
 //              place, no message), sums that slice across nodes with one allreduce among the ranks of local
 //              index l, and updates slice l of the parameters and its momentum; a second fence publishes the
 //              parameters to the node. No copy of the gradient or the parameters is ever sent within a node.
+//              Across nodes the sum is done in buckets of layers as backward finishes them (gradientsFinal):
+//              each bucket's allreduce runs while backward computes the layers before it.
 //   sharded    reduce-scatter the gradients; rank r updates its contiguous slice r of the parameters and of the
 //              momentum (ZeRO stage 1: optimiser memory and update work fall as 1/P); allgather the parameters.
 //   allreduce  sum the whole gradient on every rank; every rank updates every parameter.
@@ -45,11 +47,22 @@ public final class GradientSync {
     private let chunkSum = FlatVector(count: GradientSync.chunk)
     /// Seconds spent in this rank's fences waiting for the other ranks of its node (shared).
     public private(set) var fenceSeconds = 0.0
+    /// shared across nodes: the flat vector cut at layer boundaries into buckets of at least `bucketFloats`, in
+    /// the order backward completes them (last layers first). Each bucket's slice of this rank is summed over the
+    /// node and its allreduce across nodes started as soon as backward has finished the bucket
+    /// (`gradientsFinal`), so the communication runs while backward computes the layers before it.
+    private let buckets: [Range<Int>]
+    private var nextBucket = 0
+    private let pending: PendingReductions?
+    /// The default bucket size: 2^18 floats (1 MiB).
+    public static let defaultBucketFloats = 1 << 18
 
     /// Collective over `communicator`. `ranksPerNode` groups consecutive ranks as if each group were a node
     /// (tests of the multi-node path on one machine); by default the real nodes are used.
+    /// `layerStarts`: where each layer's parameters begin in the flat vector (the bucket boundaries; none: one
+    /// bucket).
     public init(communicator: Communicator, strategy requested: Strategy, parameterCount: Int, needsMomentum: Bool,
-                ranksPerNode: Int? = nil) {
+                ranksPerNode: Int? = nil, layerStarts: [Int] = [], bucketFloats: Int = GradientSync.defaultBucketFloats) {
         self.communicator = communicator; self.parameterCount = parameterCount
         var strategy = requested
         var group = communicator, acrossNodes: Communicator? = nil
@@ -75,6 +88,51 @@ public final class GradientSync {
             : nil
         let start = Int(offsets[group.rank])
         gradientSlices = window.map { w in (0..<group.size).map { UnsafePointer(w.segment($0)) + start } } ?? []
+        let buckets = acrossNodes == nil ? [] : GradientSync.buckets(parameterCount, layerStarts: layerStarts, minimum: bucketFloats)
+        self.buckets = buckets
+        pending = acrossNodes.map { PendingReductions(communicator: $0, capacity: buckets.count) }
+    }
+
+    /// [lo, hi) ranges covering 0..<count, cut only at layer starts, each at least `minimum` long (but the first),
+    /// from the end of the vector to its start.
+    static func buckets(_ count: Int, layerStarts: [Int], minimum: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = [], hi = count
+        for lo in Set(layerStarts + [0]).filter({ $0 < count }).sorted(by: >) where lo == 0 || hi - lo >= minimum {
+            out.append(lo..<hi); hi = lo
+        }
+        return out
+    }
+
+    /// shared across nodes: the model's backward has finished every gradient from `offset` to the end. Buckets now
+    /// complete are reduced over the node and their allreduce across nodes started; earlier ones are moved along.
+    /// Every rank of the node reaches the same buckets in the same order (the same model), so their fences match.
+    public func gradientsFinal(from offset: Int) {
+        guard let pending else { return }
+        while nextBucket < buckets.count && buckets[nextBucket].lowerBound >= offset {
+            reduceBucket(nextBucket)
+            nextBucket += 1
+        }
+        pending.poll()
+    }
+
+    /// Sums this rank's part of bucket b over the ranks of the node into `reducedSlice` and starts its allreduce
+    /// across nodes.
+    private func reduceBucket(_ b: Int) {
+        let t0 = monotonicSeconds()
+        window!.fence()   // every local gradient of the bucket is written
+        fenceSeconds += monotonicSeconds() - t0
+        let slice = sliceRange
+        let lo = max(buckets[b].lowerBound, slice.lowerBound), hi = min(buckets[b].upperBound, slice.upperBound)
+        guard lo < hi else { return }
+        sumInto(reducedSlice.data + (lo - slice.lowerBound), gradientSlices, from: lo - slice.lowerBound, count: hi - lo)
+        pending!.start(reducedSlice.data + (lo - slice.lowerBound), count: hi - lo)
+    }
+
+    /// True when `gradientsFinal` overlaps the reduction with backward (shared, several nodes).
+    public var overlapsBackward: Bool { pending != nil }
+    /// How the reduction overlaps backward, for the debug log.
+    public var overlapDescription: String {
+        overlapsBackward ? "allreduce across nodes in \(buckets.count) bucket(s), overlapped with backward" : "not overlapped (one node)"
     }
 
     private static func padded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
@@ -171,12 +229,17 @@ public final class GradientSync {
         let slice = sliceRange
         let sources = gradientSlices
         var t0 = monotonicSeconds()
-        window.fence()   // every local gradient of this step is written; nobody reads the parameters any more
-        fenceSeconds += monotonicSeconds() - t0
+        if pending == nil {
+            window.fence()   // every local gradient of this step is written; nobody reads the parameters any more
+            fenceSeconds += monotonicSeconds() - t0
+        }
         let momentumBuffer = sgd.hasState ? momentum.data : nil
-        if let acrossNodes {
-            sumInto(reducedSlice.data, sources, from: 0, count: slice.count)
-            acrossNodes.allreduce(reducedSlice.data, count: slice.count)
+        if let pending {
+            // The buckets backward did not hand over (all of them when nothing called gradientsFinal), then the
+            // wait for every allreduce across nodes.
+            while nextBucket < buckets.count { reduceBucket(nextBucket); nextBucket += 1 }
+            nextBucket = 0
+            pending.waitAll()
             sgd.update(parameters: parameters + slice.lowerBound, gradients: reducedSlice.data,
                        momentumBuffer: momentumBuffer, count: slice.count, lr: lr, firstStep: firstStep)
         } else {

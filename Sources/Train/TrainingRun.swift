@@ -112,7 +112,7 @@ public final class TrainingRun {
     /// model's last use). `descent train` and the benchmarks build their trainers here.
     public static func trainer(_ job: Job, train: PreparedSplit, test: PreparedSplit, world: Communicator,
                                checkSyncEvery: Int = 0, injectedFault: Trainer.InjectedFault? = nil,
-                               ranksPerNode: Int? = nil) throws -> (Trainer, GradientSync) {
+                               ranksPerNode: Int? = nil, bucketFloats: Int? = nil) throws -> (Trainer, GradientSync) {
         let spec = try job.modelSpec()
         let sgd = try job.sgd()
         let batch = job.int("optim.batch_size")
@@ -129,8 +129,10 @@ public final class TrainingRun {
         let strategy = GradientSync.Strategy(rawValue: job.string("run.gradient_reduction"))
             ?? .automatic(parameters: model.parameterCount, ranks: world.size)
         let sync = GradientSync(communicator: world, strategy: strategy, parameterCount: model.parameterCount,
-                                needsMomentum: sgd.hasState, ranksPerNode: ranksPerNode)
+                                needsMomentum: sgd.hasState, ranksPerNode: ranksPerNode, layerStarts: model.layerStarts,
+                                bucketFloats: bucketFloats ?? GradientSync.defaultBucketFloats)
         sync.adopt(model)
+        if sync.overlapsBackward { model.gradientsFinal = { [unowned sync] offset in sync.gradientsFinal(from: offset) } }
         let trainer = Trainer(settings: settings, model: model, loss: job.loss(), sgd: sgd,
                               learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test, sync: sync)
         return (trainer, sync)
@@ -159,13 +161,14 @@ public final class TrainingRun {
             fault = parsed
         }
         let (trainer, sync) = try TrainingRun.trainer(job, train: train, test: test, world: world, checkSyncEvery: checkSyncEvery,
-                                                      injectedFault: fault, ranksPerNode: environment["DESCENT_RANKS_PER_NODE"].flatMap { Int($0) })
+                                                      injectedFault: fault, ranksPerNode: environment["DESCENT_RANKS_PER_NODE"].flatMap { Int($0) },
+                                                      bucketFloats: environment["DESCENT_BUCKET_FLOATS"].flatMap { Int($0) })
         defer { sync.release() }   // after the model's last use (the shared window holds its parameters)
         let model = trainer.model, batch = trainer.settings.batchSize, steps = trainer.stepsPerEpoch
 
         let log = try world.agreeing { try debugLogDirectory.map { try DebugLog(directory: $0, rank: world.rank) } }
         log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)), \(threads.localRanks) rank(s) on this node")
-        log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(sync.strategy.rawValue), momentum slice \(sync.momentumRange)")
+        log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(sync.strategy.rawValue) (\(sync.overlapDescription)), momentum slice \(sync.momentumRange)")
 
         // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint.
         let directory = try world.agreeing { try RunDirectory(path: job.runDirectory) }

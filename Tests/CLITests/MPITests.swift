@@ -48,7 +48,8 @@ private func leftoverProcesses(_ binary: String, job: String) -> [String] {
 @Suite("descent train under mpirun", .serialized, .enabled(if: FileManager.default.fileExists(atPath: fashionMNIST)))
 struct MPITests {
     /// "shared-nodes" is `shared` with the ranks grouped as if on several nodes (DESCENT_RANKS_PER_NODE): 2 and 3
-    /// ranks as one rank per node, 4 ranks as 2 nodes × 2, so that the sum across nodes runs too.
+    /// ranks as one rank per node, 4 ranks as 2 nodes × 2, so that the sum across nodes runs too, overlapped
+    /// with backward layer by layer (DESCENT_BUCKET_FLOATS=1: one bucket per layer).
     @Test("1, 2, 3 and 4 ranks end with the same parameters; every rank identical after every step",
           arguments: ["allreduce", "sharded", "shared", "shared-nodes"])
     func sameParametersOnAnyRankCount(reduction: String) async throws {
@@ -59,7 +60,8 @@ struct MPITests {
         for ranks in 1...4 {
             let name = "p\(ranks)"
             try distributedJob(output: scratch.path, name: name, reduction: strategy).write(toFile: jobPath, atomically: true, encoding: .utf8)
-            let nodes = reduction == "shared-nodes" ? ["DESCENT_RANKS_PER_NODE": ranks == 4 ? "2" : "1"] : [:]
+            // Buckets of 1 float: each layer's allreduce across nodes starts as backward finishes it.
+            let nodes = reduction == "shared-nodes" ? ["DESCENT_RANKS_PER_NODE": ranks == 4 ? "2" : "1", "DESCENT_BUCKET_FLOATS": "1"] : [:]
             let outcome = try await descent(["train", jobPath, "--check-sync", "1", "--quiet"], in: scratch.path,
                                             timeLimit: 120, launcher: ranks == 1 ? [] : mpirun(ranks), environment: nodes)
             try #require(outcome.succeeded, "\(outcome)")
