@@ -88,14 +88,14 @@ public final class GradientSync {
             : nil
         let start = Int(offsets[group.rank])
         gradientSlices = window.map { w in (0..<group.size).map { UnsafePointer(w.segment($0)) + start } } ?? []
-        let buckets = acrossNodes == nil ? [] : GradientSync.buckets(parameterCount, layerStarts: layerStarts, minimum: bucketFloats)
+        let buckets = acrossNodes == nil ? [] : GradientSync.bucketRanges(parameterCount, layerStarts: layerStarts, minimum: bucketFloats)
         self.buckets = buckets
         pending = acrossNodes.map { PendingReductions(communicator: $0, capacity: buckets.count) }
     }
 
     /// [lo, hi) ranges covering 0..<count, cut only at layer starts, each at least `minimum` long (but the first),
     /// from the end of the vector to its start.
-    static func buckets(_ count: Int, layerStarts: [Int], minimum: Int) -> [Range<Int>] {
+    static func bucketRanges(_ count: Int, layerStarts: [Int], minimum: Int) -> [Range<Int>] {
         var out: [Range<Int>] = [], hi = count
         for lo in Set(layerStarts + [0]).filter({ $0 < count }).sorted(by: >) where lo == 0 || hi - lo >= minimum {
             out.append(lo..<hi); hi = lo
