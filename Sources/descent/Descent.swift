@@ -1,6 +1,7 @@
 // Descent.swift — the `descent` command: a distributed neural-network trainer for CPU clusters. Each
 // subcommand lives in its own file; errors reach the user as one line and a non-zero exit status.
 import ArgumentParser
+import Distributed
 import Foundation
 
 @main
@@ -32,4 +33,25 @@ func failing(printing: Bool = true, _ body: () throws -> Void) throws {
         if printing { printError("\(error)") }
         throw ExitCode(1)
     }
+}
+
+/// Runs `body` with MPI started, and finalises MPI after it. An error is printed by rank 0 while MPI still runs,
+/// and the ranks meet at a barrier before finalising: otherwise another rank's exit with status 1 could end the
+/// job (mpirun aborts the rest) before rank 0's line is out. Errors after MPI starts are agreed by every rank
+/// (`agreeing`), or abort the job (`MPIRuntime.fail`), so every rank that gets here reaches the barrier.
+/// `printing`: the launcher's rank 0 (when srun started P tasks that each see a world of 1, only one prints).
+func withMPI(printing: Bool, _ body: (Communicator) throws -> Void) throws {
+    let world = MPIRuntime.start()
+    do {
+        try body(world)
+    } catch let exit as ExitCode {
+        MPIRuntime.finish()
+        throw exit
+    } catch {
+        if printing && world.isRoot { printError("\(error)") }
+        world.barrier()
+        MPIRuntime.finish()
+        throw ExitCode(1)
+    }
+    MPIRuntime.finish()
 }

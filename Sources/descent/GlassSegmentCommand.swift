@@ -47,75 +47,75 @@ struct GlassSegmentCommand: ParsableCommand {
                 throw CommandError("need --tile-rows ≥ 8, --tile-columns ≥ 8, --halo ≥ 0, --overview-scale ≥ 1, --pixel-size > 0")
             }
             if let problem = launcher.missingPMIx(environment) { throw CommandError(problem) }
-            let world = MPIRuntime.start()
-            defer { MPIRuntime.finish() }
-            if let problem = launcher.mismatch(mpiSize: world.size) { throw CommandError(problem) }
-            // One BLAS thread per rank whatever the cores: OpenBLAS's threaded kernels may round differently, and
-            // the mask must be the same bytes on any number of ranks (run one rank per core for speed).
-            BLAS.setThreads(1)
+            try withMPI(printing: launcher.printsBeforeMPI) { world in
+                if let problem = launcher.mismatch(mpiSize: world.size) { throw CommandError(problem) }
+                // One BLAS thread per rank whatever the cores: OpenBLAS's threaded kernels may round differently, and
+                // the mask must be the same bytes on any number of ranks (run one rank per core for speed).
+                BLAS.setThreads(1)
 
-            // Everything that can be wrong, on every rank, before anything is written.
-            let (segmenter, saved) = try world.agreeing { () -> (BandSegmenter, SavedModel) in
-                let saved = try ModelFile.load(model, maxBatch: 1, input: [1, tileRows + 2 * halo, tileColumns + 2 * halo])
-                guard saved.model.inputShape.first == 1, saved.model.outputShape.count == 3,
-                      saved.model.outputShape[0] == GlassSynthesis.classNames.count else {
-                    throw CommandError("\(model): not a glass segmentation model (output \(saved.model.outputShape), expected [\(GlassSynthesis.classNames.count), H, W] from a 1-channel input)")
-                }
-                let s = BandSegmenter(model: saved.model, tileRows: tileRows, tileColumns: tileColumns, halo: halo,
-                                      shift: saved.contents.shift.first ?? 0, scale: saved.contents.scale.first ?? 1)
-                return (s, saved)
-            }
-            let readers = try world.agreeing { () -> [TIFFStripReader] in
-                let readers = try images.map { try TIFFStripReader(path: $0) }
-                if let trained = saved.contents.imageWidth, !anyWidth {
-                    for (image, reader) in zip(images, readers) where reader.width != trained {
-                        throw CommandError("\(image): \(reader.width) columns, but \(model) was trained on tiles of \(trained)-column images (--any-width segments it anyway)")
+                // Everything that can be wrong, on every rank, before anything is written.
+                let (segmenter, saved) = try world.agreeing { () -> (BandSegmenter, SavedModel) in
+                    let saved = try ModelFile.load(model, maxBatch: 1, input: [1, tileRows + 2 * halo, tileColumns + 2 * halo])
+                    guard saved.model.inputShape.first == 1, saved.model.outputShape.count == 3,
+                          saved.model.outputShape[0] == GlassSynthesis.classNames.count else {
+                        throw CommandError("\(model): not a glass segmentation model (output \(saved.model.outputShape), expected [\(GlassSynthesis.classNames.count), H, W] from a 1-channel input)")
                     }
+                    let s = BandSegmenter(model: saved.model, tileRows: tileRows, tileColumns: tileColumns, halo: halo,
+                                          shift: saved.contents.shift.first ?? 0, scale: saved.contents.scale.first ?? 1)
+                    return (s, saved)
                 }
-                return readers
-            }
-            try world.agreeing { if world.isRoot { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } }
-            if world.isRoot {
-                print("descent glass segment: \(images.count) image\(images.count == 1 ? "" : "s") on \(world.size) rank\(world.size == 1 ? "" : "s") · model \(saved.contents.modelSpec) · tiles \(tileRows) × \(tileColumns) + halo \(halo) · 1 BLAS thread per rank")
-            }
-
-            for (image, reader) in zip(images, readers) {
-                let name = URL(fileURLWithPath: image).deletingPathExtension().lastPathComponent
-                let predicted = "\(out)/\(name)-pred.h5"
-                let started = Date()
-                let writer = try world.agreeing {
-                    try MaskFileWriter(path: predicted, width: reader.width, height: reader.height, communicator: world,
-                                       attributes: [("image", image), ("model", model), ("classes", GlassSynthesis.classNames.joined(separator: ","))])
-                }
-                // Rank r takes tile rows [r·T/P, (r+1)·T/P); every rank makes the same number of collective writes.
-                let tileRowCount = segmenter.tileRowCount(height: reader.height)
-                let mine = tileRowCount * world.rank / world.size..<tileRowCount * (world.rank + 1) / world.size
-                let writes = (tileRowCount + world.size - 1) / world.size
-                var band = [UInt8](repeating: 0, count: tileRows * reader.width)
-                for k in 0..<writes {
-                    let t = mine.lowerBound + k
-                    do {
-                        try band.withUnsafeMutableBufferPointer { b in
-                            guard t < mine.upperBound else { return try writer.write(rows: 0..<0, b.baseAddress!) }
-                            try segmenter.predict(tileRow: t, of: reader, into: b.baseAddress!)
-                            try writer.write(rows: segmenter.rows(ofTileRow: t, height: reader.height), b.baseAddress!)
+                let readers = try world.agreeing { () -> [TIFFStripReader] in
+                    let readers = try images.map { try TIFFStripReader(path: $0) }
+                    if let trained = saved.contents.imageWidth, !anyWidth {
+                        for (image, reader) in zip(images, readers) where reader.width != trained {
+                            throw CommandError("\(image): \(reader.width) columns, but \(model) was trained on tiles of \(trained)-column images (--any-width segments it anyway)")
                         }
-                    } catch {
-                        unlink(writer.temporary)   // nothing half-written left behind
-                        MPIRuntime.fail("\(error)")   // the others wait in a collective write: abort
                     }
+                    return readers
                 }
-                try writer.finish()
-                let seconds = Date().timeIntervalSince(started)
-                // Agreed, not a barrier: a failure of rank 0's overview must end the other ranks too.
-                try world.agreeing {
-                    guard world.isRoot else { return }
-                    var overview = Overview()
-                    overview.scale = overviewScale; overview.pixelMicrometres = pixelSize
-                    let defects = try overview.write(image: try TIFFStripReader(path: image), mask: try MaskFileReader(path: predicted),
-                                                     png: "\(out)/\(name)-overview.png", csv: "\(out)/\(name)-defects.csv")
-                    let mb = Double(reader.width * reader.height) / 1e6
-                    print("\(image): \(reader.width) × \(reader.height) (\(String(format: "%.0f", mb)) MB) segmented in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", mb / seconds)) MB/s) · \(defects) defects → \(predicted), \(name)-overview.png, \(name)-defects.csv")
+                try world.agreeing { if world.isRoot { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } }
+                if world.isRoot {
+                    print("descent glass segment: \(images.count) image\(images.count == 1 ? "" : "s") on \(world.size) rank\(world.size == 1 ? "" : "s") · model \(saved.contents.modelSpec) · tiles \(tileRows) × \(tileColumns) + halo \(halo) · 1 BLAS thread per rank")
+                }
+
+                for (image, reader) in zip(images, readers) {
+                    let name = URL(fileURLWithPath: image).deletingPathExtension().lastPathComponent
+                    let predicted = "\(out)/\(name)-pred.h5"
+                    let started = Date()
+                    let writer = try world.agreeing {
+                        try MaskFileWriter(path: predicted, width: reader.width, height: reader.height, communicator: world,
+                                           attributes: [("image", image), ("model", model), ("classes", GlassSynthesis.classNames.joined(separator: ","))])
+                    }
+                    // Rank r takes tile rows [r·T/P, (r+1)·T/P); every rank makes the same number of collective writes.
+                    let tileRowCount = segmenter.tileRowCount(height: reader.height)
+                    let mine = tileRowCount * world.rank / world.size..<tileRowCount * (world.rank + 1) / world.size
+                    let writes = (tileRowCount + world.size - 1) / world.size
+                    var band = [UInt8](repeating: 0, count: tileRows * reader.width)
+                    for k in 0..<writes {
+                        let t = mine.lowerBound + k
+                        do {
+                            try band.withUnsafeMutableBufferPointer { b in
+                                guard t < mine.upperBound else { return try writer.write(rows: 0..<0, b.baseAddress!) }
+                                try segmenter.predict(tileRow: t, of: reader, into: b.baseAddress!)
+                                try writer.write(rows: segmenter.rows(ofTileRow: t, height: reader.height), b.baseAddress!)
+                            }
+                        } catch {
+                            unlink(writer.temporary)   // nothing half-written left behind
+                            MPIRuntime.fail("\(error)")   // the others wait in a collective write: abort
+                        }
+                    }
+                    try writer.finish()
+                    let seconds = Date().timeIntervalSince(started)
+                    // Agreed, not a barrier: a failure of rank 0's overview must end the other ranks too.
+                    try world.agreeing {
+                        guard world.isRoot else { return }
+                        var overview = Overview()
+                        overview.scale = overviewScale; overview.pixelMicrometres = pixelSize
+                        let defects = try overview.write(image: try TIFFStripReader(path: image), mask: try MaskFileReader(path: predicted),
+                                                         png: "\(out)/\(name)-overview.png", csv: "\(out)/\(name)-defects.csv")
+                        let mb = Double(reader.width * reader.height) / 1e6
+                        print("\(image): \(reader.width) × \(reader.height) (\(String(format: "%.0f", mb)) MB) segmented in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", mb / seconds)) MB/s) · \(defects) defects → \(predicted), \(name)-overview.png, \(name)-defects.csv")
+                    }
                 }
             }
         }

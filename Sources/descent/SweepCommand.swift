@@ -30,19 +30,19 @@ struct SweepCommand: ParsableCommand {
         try failing(printing: launcher.printsBeforeMPI) {
             let spec = try SweepSpec(path: sweep)
             if let problem = launcher.missingPMIx(environment) { throw CommandError(problem) }
-            let world = MPIRuntime.start()
-            defer { MPIRuntime.finish() }
-            var share: (task: Int, tasks: Int)? = nil
-            if let task = environment["SLURM_ARRAY_TASK_ID"].flatMap({ Int($0) }), let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap({ Int($0) }) {
-                share = (task, count)
+            try withMPI(printing: launcher.printsBeforeMPI) { world in
+                var share: (task: Int, tasks: Int)? = nil
+                if let task = environment["SLURM_ARRAY_TASK_ID"].flatMap({ Int($0) }), let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap({ Int($0) }) {
+                    share = (task, count)
+                }
+                let runner = SweepRunner(spec: spec, world: world, arrayShare: share)
+                runner.environment = environment
+                let summary = try runner.run()
+                if world.isRoot {
+                    print("descent sweep: \(summary.trained) run(s) trained, \(summary.failed) failed, \(summary.skipped) already done; results: \(spec.directory)/results.csv")
+                }
+                if summary.failed > 0 { throw ExitCode(1) }
             }
-            let runner = SweepRunner(spec: spec, world: world, arrayShare: share)
-            runner.environment = environment
-            let summary = try runner.run()
-            if world.isRoot {
-                print("descent sweep: \(summary.trained) run(s) trained, \(summary.failed) failed, \(summary.skipped) already done; results: \(spec.directory)/results.csv")
-            }
-            if summary.failed > 0 { throw ExitCode(1) }
         }
     }
 }

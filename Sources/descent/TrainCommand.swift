@@ -44,16 +44,16 @@ struct TrainCommand: ParsableCommand {
             guard checkSync >= 0 else { throw CommandError("--check-sync must be ≥ 0, got \(checkSync)") }
             let job = try Job(path: job, overrides: overrides)
             if let problem = launcher.missingPMIx(environment) { throw CommandError(problem) }
-            let world = MPIRuntime.start()
-            defer { MPIRuntime.finish() }
-            if let problem = launcher.mismatch(mpiSize: world.size) { throw CommandError(problem) }
-            let run = TrainingRun(job: job, printer: ConsolePrinter(quiet: quiet), world: world)
-            run.checkSyncEvery = checkSync
-            run.environment = environment
-            run.debugLogDirectory = debugLog
-            run.resume = noResume ? .never : resume == "auto" ? .auto : .path(resume)
-            let result = try run.execute()
-            if result.outcome == .stopped { throw ExitCode(StopSignals.exitCode) }
+            try withMPI(printing: launcher.printsBeforeMPI) { world in
+                if let problem = launcher.mismatch(mpiSize: world.size) { throw CommandError(problem) }
+                let run = TrainingRun(job: job, printer: ConsolePrinter(quiet: quiet), world: world)
+                run.checkSyncEvery = checkSync
+                run.environment = environment
+                run.debugLogDirectory = debugLog
+                run.resume = noResume ? .never : resume == "auto" ? .auto : .path(resume)
+                let result = try run.execute()
+                if result.outcome == .stopped { throw ExitCode(StopSignals.exitCode) }
+            }
         }
     }
 }
