@@ -153,25 +153,21 @@ public struct LineChart: Sendable {
 
     /// The runs of consecutive drawable points of a series: each undrawable point ends a run.
     func drawableRuns(_ points: [Point]) -> [[Point]] {
-        var runs: [[Point]] = [], current: [Point] = []
-        for p in points {
-            if Axis.plottable(p.x, xScale) && Axis.plottable(p.y, yScale) {
-                current.append(p)
-            } else if !current.isEmpty {
-                runs.append(current); current = []
-            }
-        }
-        if !current.isEmpty { runs.append(current) }
-        return runs
+        Self.runs(points) { Axis.plottable($0.x, xScale) && Axis.plottable($0.y, yScale) }
     }
 
     /// The runs of consecutive points of a series' band whose x and both bounds can be drawn.
     func drawableBandRuns(_ s: Series) -> [[(x: Double, low: Double, high: Double)]] {
-        guard let band = s.band else { return [] }
-        var runs: [[(x: Double, low: Double, high: Double)]] = [], current: [(x: Double, low: Double, high: Double)] = []
-        for (p, r) in zip(s.points, band) {
-            if Axis.plottable(p.x, xScale) && Axis.plottable(r.lowerBound, yScale) && Axis.plottable(r.upperBound, yScale) {
-                current.append((p.x, r.lowerBound, r.upperBound))
+        let band = zip(s.points, s.band ?? []).map { (x: $0.x, low: $1.lowerBound, high: $1.upperBound) }
+        return Self.runs(band) { Axis.plottable($0.x, xScale) && Axis.plottable($0.low, yScale) && Axis.plottable($0.high, yScale) }
+    }
+
+    /// The maximal runs of consecutive items that are `drawable`.
+    static func runs<T>(_ items: [T], drawable: (T) -> Bool) -> [[T]] {
+        var runs: [[T]] = [], current: [T] = []
+        for item in items {
+            if drawable(item) {
+                current.append(item)
             } else if !current.isEmpty {
                 runs.append(current); current = []
             }

@@ -32,9 +32,9 @@ public enum ResultsTable {
     static let fixedColumns = ["run", "parameters", "epochs", "train_loss", "train_error", "test_loss", "test_error",
                                "best_test_error", "seconds", "status"]
 
-    /// Appends `r` unless the table already has its run; returns false when it was already there.
+    /// Appends `r` unless the table already has its run; returns how many runs have a row after the call.
     @discardableResult
-    public static func append(_ r: RunResult, gridKeys: [String], directory: String) throws -> Bool {
+    public static func append(_ r: RunResult, gridKeys: [String], directory: String) throws -> Int {
         try locked(directory) { try appendUnlocked(r, gridKeys: gridKeys, directory: directory) }
     }
 
@@ -49,9 +49,10 @@ public enum ResultsTable {
         return try body()
     }
 
-    private static func appendUnlocked(_ r: RunResult, gridKeys: [String], directory: String) throws -> Bool {
+    private static func appendUnlocked(_ r: RunResult, gridKeys: [String], directory: String) throws -> Int {
         let csv = directory + "/results.csv", jsonl = directory + "/results.jsonl"
-        if ids(csv).contains(r.id) { return false }
+        let tabled = ids(csv)
+        if tabled.contains(r.id) { return tabled.count }
         if !FileManager.default.fileExists(atPath: csv) { try appendLine(csv, header(gridKeys: gridKeys).joined(separator: ",")) }
         func number(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "" } ?? "" }
         let values = r.overrides.map(\.value)
@@ -61,7 +62,7 @@ public enum ResultsTable {
         // The JSON lines may already hold the run: its CSV row was deleted by hand and is being written again.
         let prefix = "{\"run\":\(jsonQuoted(r.id)),"
         if let lines = try? String(contentsOfFile: jsonl, encoding: .utf8), lines.split(separator: "\n").contains(where: { $0.hasPrefix(prefix) }) {
-            return true
+            return tabled.count + 1
         }
         func json(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "null" } ?? "null" }
         let overrides = r.overrides.map { "\"\($0.key)\":\(jsonQuoted($0.value))" }.joined(separator: ",")
@@ -69,7 +70,7 @@ public enum ResultsTable {
             + "\"train_loss\":\(json(r.trainLoss)),\"train_error\":\(json(r.trainError)),\"test_loss\":\(json(r.testLoss)),"
             + "\"test_error\":\(json(r.testError)),\"best_test_error\":\(json(r.bestTestError)),\"seconds\":\(json(r.seconds)),"
             + "\"status\":\(jsonQuoted(r.status))}")
-        return true
+        return tabled.count + 1
     }
 
     /// The run ids that have a row.
@@ -94,14 +95,18 @@ public enum ResultsTable {
     /// sweep, then rows of as many fields, each a distinct run with numbers where numbers belong and status
     /// "finished". A table edited by hand into another shape stops the sweep with one line naming the file and
     /// line; the table is left as it is.
-    /// `locking`: read under the table's lock (a sweep about to add to it; a report only reads).
-    public static func validate(_ csv: String, gridKeys: [String], locking: Bool = true) throws {
+    /// The table is read under its lock, so that no writer is seen half-way.
+    public static func validate(_ csv: String, gridKeys: [String]) throws {
         guard FileManager.default.fileExists(atPath: csv) else { return }
         let directory = URL(fileURLWithPath: csv).deletingLastPathComponent().path
-        let read = { try? String(contentsOfFile: csv, encoding: .utf8) }
-        guard let text = try locking ? locked(directory, read) : read() else {
+        guard let text = try locked(directory, { try? String(contentsOfFile: csv, encoding: .utf8) }) else {
             throw SweepError("\(csv): cannot be read as UTF-8 text")
         }
+        try check(text, of: csv, gridKeys: gridKeys)
+    }
+
+    /// The checks of `validate` on the text of table `csv` (a report checks the text it has read).
+    static func check(_ text: String, of csv: String, gridKeys: [String]) throws {
         let expected = header(gridKeys: gridKeys)
         let remedy = "fix or delete that line (a run that finished gets its row back from its run directory at the next descent sweep)"
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)

@@ -17,7 +17,7 @@ public enum SweepReport {
         guard header.first == "run", header.count >= ResultsTable.fixedColumns.count, Array(header.suffix(fixed.count)) == fixed else {
             throw SweepError("\(csv) line 1: the header is '\(header.joined(separator: ","))', not a sweep's ('run', the grid keys, then \(fixed.joined(separator: ",")))")
         }
-        try ResultsTable.validate(csv, gridKeys: Array(header.dropFirst().dropLast(fixed.count)), locking: false)
+        try ResultsTable.check(text, of: csv, gridKeys: Array(header.dropFirst().dropLast(fixed.count)))
         let rows = Array(lines.dropFirst())
         func column(_ name: String) -> [Double] {
             guard let i = header.firstIndex(of: name) else { return [] }

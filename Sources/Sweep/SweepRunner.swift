@@ -68,8 +68,7 @@ public final class SweepRunner {
                 try train(run, on: group)
                 if group.isRoot {
                     let result = try SweepRunner.result(of: run, seconds: monotonicSeconds() - started)
-                    try ResultsTable.append(result, gridKeys: spec.gridKeys, directory: spec.directory)
-                    let tabled = ResultsTable.ids(spec.directory + "/results.csv").count
+                    let tabled = try ResultsTable.append(result, gridKeys: spec.gridKeys, directory: spec.directory)
                     print("descent sweep: group \(groupIndex): \(run.id): test error \(String(format: "%.4f", result.testError)), train error \(result.trainError.map { String(format: "%.4f", $0) } ?? "–"), \(result.parameters) parameters, \(result.epochs) epochs, \(Int(result.seconds)) s; \(tabled) of \(spec.runs.count) runs done")
                     fflush(nil)
                 }

@@ -10,14 +10,11 @@ final class BatchNormSync: StatisticsSynchronizer {
 
     func sum(_ values: UnsafeMutablePointer<Double>, count: Int) { communicator.allreduce(values, count: count) }
 
-    /// Installs one synchroniser over `communicator` in every BatchNorm layer of `model`; false when the model
-    /// has none (or there is one rank: nothing to add).
-    @discardableResult
-    static func install(in model: Model, over communicator: Communicator) -> Bool {
-        let layers = model.batchNorms
-        guard communicator.size > 1, !layers.isEmpty else { return false }
+    /// Installs one synchroniser over `communicator` in every BatchNorm layer of `model` (none on one rank:
+    /// there is nothing to add).
+    static func install(in model: Model, over communicator: Communicator) {
+        guard communicator.size > 1 else { return }
         let sync = BatchNormSync(communicator)
-        for layer in layers { layer.synchronizer = sync }
-        return true
+        for layer in model.batchNorms { layer.synchronizer = sync }
     }
 }

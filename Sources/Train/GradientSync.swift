@@ -228,21 +228,19 @@ public final class GradientSync {
         let window = window!
         let slice = sliceRange
         let sources = gradientSlices
-        var t0 = monotonicSeconds()
-        if pending == nil {
-            window.fence()   // every local gradient of this step is written; nobody reads the parameters any more
-            fenceSeconds += monotonicSeconds() - t0
-        }
         let momentumBuffer = sgd.hasState ? momentum.data : nil
         if let pending {
-            // The buckets backward did not hand over (all of them when nothing called gradientsFinal), then the
-            // wait for every allreduce across nodes.
+            // The buckets backward did not hand over (all of them when nothing called gradientsFinal; each has its
+            // own fence), then the wait for every allreduce across nodes.
             while nextBucket < buckets.count { reduceBucket(nextBucket); nextBucket += 1 }
             nextBucket = 0
             pending.waitAll()
             sgd.update(parameters: parameters + slice.lowerBound, gradients: reducedSlice.data,
                        momentumBuffer: momentumBuffer, count: slice.count, lr: lr, firstStep: firstStep)
         } else {
+            let t0 = monotonicSeconds()
+            window.fence()   // every local gradient of this step is written; nobody reads the parameters any more
+            fenceSeconds += monotonicSeconds() - t0
             // One pass: each chunk's sum is formed in L1 and applied at once.
             var start = 0
             while start < slice.count {
@@ -253,7 +251,7 @@ public final class GradientSync {
                 start += n
             }
         }
-        t0 = monotonicSeconds()
+        let t0 = monotonicSeconds()
         window.fence()   // the new parameters are visible to the whole node
         fenceSeconds += monotonicSeconds() - t0
     }
