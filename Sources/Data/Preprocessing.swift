@@ -213,7 +213,7 @@ public final class PreparedSplit {
                                     masks: reader.hasMasks ? masks.baseAddress! : nil)
                 }
             }
-            try transformedBytes.withUnsafeMutableBufferPointer { bytes in
+            transformedBytes.withUnsafeMutableBufferPointer { bytes in
                 let plane = size / gain.count
                 for (k, i) in indices.enumerated() {
                     out[k] = labels[i]

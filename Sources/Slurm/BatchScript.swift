@@ -21,6 +21,9 @@ public enum BatchScript {
     if [ "$status" -eq 75 ]; then
       if [ "${SLURM_RESTART_COUNT:-0}" -lt {{max_requeues}} ]; then
         target="${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}"
+        # Slurm sends the job SIGTERM as soon as the requeue is accepted, often while scontrol is still running;
+        # ignored (and so for scontrol too), it can no longer kill scontrol and swallow the line below.
+        trap '' TERM
         scontrol requeue "${target:-$SLURM_JOB_ID}" &&
           echo "descent: checkpoint written; requeued (restart $(( ${SLURM_RESTART_COUNT:-0} + 1 )) of at most {{max_requeues}})"
       else

@@ -35,6 +35,7 @@ public final class DebugLog {
     public static var processDescription: String {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
-        return "host \(String(cString: name)) pid \(getpid())"
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "host \(host) pid \(getpid())"
     }
 }
