@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensor"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"], exclude: ["pytorch_reference.py"]),
-        .testTarget(name: "ShimTests", dependencies: ["CMPI", "CHDF5", "CZlib", "COpenBLAS"]),
+        .testTarget(name: "ShimTests", dependencies: ["CMPI", "CHDF5", "HDF5", "CZlib", "COpenBLAS"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "HDF5", "Tensor"]),
         .testTarget(name: "JobTests", dependencies: ["Job", "Layers", "Optim"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),

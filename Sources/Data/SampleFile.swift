@@ -53,8 +53,9 @@ public enum SampleFile {
         func fail(_ what: String) -> DataError { DataError(path, "cannot write \(temporary): HDF5 failed to \(what)") }
         let file = H5Fcreate(temporary, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), shim_H5P_DEFAULT())
         guard file >= 0 else {
-            throw DataError(path, "cannot create \(temporary) (\(String(cString: strerror(errno))))")
+            throw DataError(path, "cannot create \(temporary) (\(String(cString: strerror(errno))))\(HDF5Library.lockingHint())")
         }
+        HDF5Library.closeOnExec(file)
         var closed = false
         defer { if !closed { H5Fclose(file) } }
         guard HDF5Library.setAttribute(file, "format", format), HDF5Library.setAttribute(file, "version", Int32(version)),

@@ -162,7 +162,8 @@ public final class SampleFileReader {
         try DataFile.check(path)
         guard H5Fis_hdf5(path) > 0 else { throw DataError(path, "not an HDF5 file") }
         let file = H5Fopen(path, shim_H5F_ACC_RDONLY(), shim_H5P_DEFAULT())
-        guard file >= 0 else { throw DataError(path, "cannot be opened by HDF5") }
+        guard file >= 0 else { throw DataError(path, "cannot be opened by HDF5\(HDF5Library.lockingHint())") }
+        HDF5Library.closeOnExec(file)
         var images: hid_t = -1, masks: hid_t = -1, done = false
         defer { if !done { if images >= 0 { H5Dclose(images) }; if masks >= 0 { H5Dclose(masks) }; H5Fclose(file) } }
         func fail(_ problem: String) -> DataError { DataError(path, problem) }

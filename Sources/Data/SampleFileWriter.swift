@@ -39,7 +39,8 @@ public final class SampleFileWriter {
         try HDF5Library.locked {
             H5Eset_auto2(shim_H5E_DEFAULT(), nil, nil)
             file = H5Fcreate(temporary, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), shim_H5P_DEFAULT())
-            guard file >= 0 else { throw DataError(path, "cannot create \(temporary) (\(String(cString: strerror(errno))))") }
+            guard file >= 0 else { throw DataError(path, "cannot create \(temporary) (\(String(cString: strerror(errno))))\(HDF5Library.lockingHint())") }
+            HDF5Library.closeOnExec(file)
             guard HDF5Library.setAttribute(file, "format", SampleFile.format),
                   HDF5Library.setAttribute(file, "version", Int32(SampleFile.version)),
                   HDF5Library.setAttribute(file, "classes", Int32(classes)), HDF5Library.setAttribute(file, "source", source),

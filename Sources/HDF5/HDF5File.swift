@@ -35,7 +35,8 @@ public final class HDF5File {
             }
             defer { if processes != nil { H5Pclose(fileAccess) } }
             let id = H5Fcreate(path, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), fileAccess)
-            guard id >= 0 else { throw HDF5Error(path, "cannot be created (\(String(cString: strerror(errno))))\(lockingHint())") }
+            guard id >= 0 else { throw HDF5Error(path, "cannot be created (\(String(cString: strerror(errno))))\(HDF5Library.lockingHint())") }
+            HDF5Library.closeOnExec(id)
             return HDF5File(path: path, id: id)
         }
     }
@@ -49,17 +50,10 @@ public final class HDF5File {
             guard access(path, R_OK) == 0 else { throw HDF5Error(path, "cannot be read (permission denied)") }
             guard H5Fis_hdf5(path) > 0 else { throw HDF5Error(path, "not an HDF5 file (or truncated: its superblock is unreadable)") }
             let id = H5Fopen(path, writable ? shim_H5F_ACC_RDWR() : shim_H5F_ACC_RDONLY(), fileAccess ?? shim_H5P_DEFAULT())
-            guard id >= 0 else { throw HDF5Error(path, "cannot be opened as HDF5 (damaged or truncated)\(lockingHint())") }
+            guard id >= 0 else { throw HDF5Error(path, "cannot be opened as HDF5 (damaged or truncated)\(HDF5Library.lockingHint())") }
+            HDF5Library.closeOnExec(id)
             return HDF5File(path: path, id: id)
         }
-    }
-
-    /// The fix for the most common HDF5 failure on cluster file systems, when the failure was a file lock
-    /// (errno ENOLCK, EAGAIN or ENOSYS from flock) and the user has not already chosen.
-    private static func lockingHint() -> String {
-        let lockError = [ENOLCK, EAGAIN, ENOSYS, EWOULDBLOCK].contains(errno)
-        return lockError && getenv("HDF5_USE_FILE_LOCKING") == nil
-            ? "; HINT: file locking failed: on NFS or Lustre set HDF5_USE_FILE_LOCKING=FALSE" : ""
     }
 
     /// Flushes and closes the file; further calls do nothing.

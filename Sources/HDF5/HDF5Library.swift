@@ -17,6 +17,28 @@ public enum HDF5Library {
         return try body()
     }
 
+    /// Marks the descriptor of a file open through HDF5's default (POSIX) driver close-on-exec; files open through
+    /// MPI-IO are left alone. HDF5 opens without O_CLOEXEC, and a program started meanwhile (Open MPI's singleton
+    /// MPI_Init starts orted so) would keep the descriptor, and with it HDF5's lock on the file, for its whole
+    /// life: the file could not be opened again until that program ended.
+    public static func closeOnExec(_ file: hid_t) {
+        let access = H5Fget_access_plist(file)
+        guard access >= 0 else { return }
+        defer { H5Pclose(access) }
+        var handle: UnsafeMutableRawPointer? = nil
+        guard H5Pget_driver(access) == H5FD_sec2_init(), H5Fget_vfd_handle(file, access, &handle) >= 0, let handle else { return }
+        let descriptor = handle.load(as: Int32.self)
+        _ = fcntl(descriptor, F_SETFD, fcntl(descriptor, F_GETFD) | FD_CLOEXEC)
+    }
+
+    /// The likely fix when opening or creating a file failed on its lock (flock's errno ENOLCK, EAGAIN or ENOSYS),
+    /// and the user has not already chosen a locking mode; empty otherwise.
+    public static func lockingHint() -> String {
+        let lockError = [ENOLCK, EAGAIN, ENOSYS, EWOULDBLOCK].contains(errno)
+        return lockError && getenv("HDF5_USE_FILE_LOCKING") == nil
+            ? "; HINT: the file is locked: another program may be writing it, or (on NFS or Lustre) the file system has no locks: then set HDF5_USE_FILE_LOCKING=FALSE" : ""
+    }
+
     /// An attribute as found in a file.
     public enum Attribute: Equatable {
         case missing
