@@ -59,6 +59,6 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Train", "Job", "Data", "Layers", "Optim", "Report", "Checkpoint"]),
         // Runs the built `descent` executable (also under mpirun); CZlib writes gzipped IDX fixtures, Checkpoint
         // reads the parameters a run saved, Segmentation writes TIFF fixtures.
-        .testTarget(name: "CLITests", dependencies: ["CZlib", "Checkpoint", "Segmentation"]),
+        .testTarget(name: "CLITests", dependencies: ["CZlib", "HDF5", "Checkpoint", "Segmentation"]),
     ]
 )

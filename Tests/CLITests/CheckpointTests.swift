@@ -22,7 +22,7 @@ private func python(_ script: String, _ arguments: [String]) throws -> (status: 
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe
-    try p.run()
+    try p.runHoldingHDF5Lock()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
@@ -135,7 +135,7 @@ struct CheckpointTests {
         dump.arguments = ["-H", f.run("tiny") + "/checkpoints/step-8.h5"]
         let pipe = Pipe()
         dump.standardOutput = pipe
-        try dump.run()
+        try dump.runHoldingHDF5Lock()
         let header = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         dump.waitUntilExit()
         #expect(dump.terminationStatus == 0)

@@ -18,7 +18,7 @@ private func tool(_ path: String, _ arguments: [String]) throws -> (Int32, Strin
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe
-    try p.run()
+    try p.runHoldingHDF5Lock()
     let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     return (p.terminationStatus, text)

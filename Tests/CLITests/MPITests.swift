@@ -39,7 +39,7 @@ private func leftoverProcesses(_ binary: String, job: String) -> [String] {
     ps.arguments = ["-f", binary + " train " + job]
     let pipe = Pipe()
     ps.standardOutput = pipe
-    try? ps.run()
+    try? ps.runHoldingHDF5Lock()
     ps.waitUntilExit()
     let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     return text.split(separator: "\n").map(String.init)

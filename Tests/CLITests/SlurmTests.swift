@@ -16,7 +16,7 @@ private func shell(_ command: String) -> (status: Int32, output: String) {
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe
-    try? p.run()
+    try? p.runHoldingHDF5Lock()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))

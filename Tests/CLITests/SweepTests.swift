@@ -57,7 +57,7 @@ struct SweepTests {
             done
             pkill -9 -f '^\(binary) sweep \(sweep)'
             """]
-        try watcher.run()
+        try watcher.runHoldingHDF5Lock()
         let first = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 120, launcher: ["mpirun", "-np", "4", "--oversubscribe"])
         watcher.terminate()
         #expect(!first.succeeded)
@@ -199,7 +199,7 @@ struct SweepTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = ["-c", "sinfo -h -o %T 2>/dev/null | grep -q idle"]
-        try? p.run()
+        try? p.runHoldingHDF5Lock()
         p.waitUntilExit()
         return p.terminationStatus == 0
     }()
