@@ -58,7 +58,8 @@ let package = Package(
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Job", "Data", "Layers", "Optim", "Report", "Checkpoint"]),
         // Runs the built `descent` executable (also under mpirun); CZlib writes gzipped IDX fixtures, Checkpoint
-        // reads the parameters a run saved, Segmentation writes TIFF fixtures.
+        // reads the parameters a run saved, Segmentation writes TIFF fixtures, HDF5's lock is held while a test
+        // starts a program (Executable.swift).
         .testTarget(name: "CLITests", dependencies: ["CZlib", "HDF5", "Checkpoint", "Segmentation"]),
     ]
 )
