@@ -36,7 +36,7 @@ public final class HDF5File {
             defer { if processes != nil { H5Pclose(fileAccess) } }
             let id = H5Fcreate(path, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), fileAccess)
             guard id >= 0 else { throw HDF5Error(path, "cannot be created (\(String(cString: strerror(errno))))\(HDF5Library.lockingHint())") }
-            HDF5Library.closeOnExec(id)
+            if processes == nil { HDF5Library.closeOnExec(id) }
             return HDF5File(path: path, id: id)
         }
     }
@@ -51,7 +51,7 @@ public final class HDF5File {
             guard H5Fis_hdf5(path) > 0 else { throw HDF5Error(path, "not an HDF5 file (or truncated: its superblock is unreadable)") }
             let id = H5Fopen(path, writable ? shim_H5F_ACC_RDWR() : shim_H5F_ACC_RDONLY(), fileAccess ?? shim_H5P_DEFAULT())
             guard id >= 0 else { throw HDF5Error(path, "cannot be opened as HDF5 (damaged or truncated)\(HDF5Library.lockingHint())") }
-            HDF5Library.closeOnExec(id)
+            if fileAccess == nil { HDF5Library.closeOnExec(id) }
             return HDF5File(path: path, id: id)
         }
     }

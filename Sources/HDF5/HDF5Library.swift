@@ -17,8 +17,9 @@ public enum HDF5Library {
         return try body()
     }
 
-    /// Marks the descriptor of a file open through HDF5's default (POSIX) driver close-on-exec; files open through
-    /// MPI-IO are left alone. HDF5 opens without O_CLOEXEC, and a program started meanwhile (Open MPI's singleton
+    /// Marks the descriptor of a file open through HDF5's default (POSIX) driver close-on-exec. Call it only for
+    /// such files: for a file open through MPI-IO, asking for its access list duplicates the communicator, a
+    /// collective call. HDF5 opens without O_CLOEXEC, and a program started meanwhile (Open MPI's singleton
     /// MPI_Init starts orted so) would keep the descriptor, and with it HDF5's lock on the file, for its whole
     /// life: the file could not be opened again until that program ended.
     public static func closeOnExec(_ file: hid_t) {
