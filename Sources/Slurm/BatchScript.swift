@@ -18,6 +18,10 @@ public enum BatchScript {
       kill -0 "$launcher" 2>/dev/null || break
     done
     echo "descent: the ranks ended with status $status at $(date -u +%FT%TZ)"
+    if [ "$status" -gt 128 ] && [ "$status" -lt 160 ]; then
+      # srun and mpirun report a rank killed by a signal as 128 + the signal's number.
+      echo "descent: a rank was killed by signal $(( status - 128 )) (SIG$(kill -l $(( status - 128 )))); its backtrace, if it printed one, is above"
+    fi
     if [ "$status" -eq 75 ]; then
       if [ "${SLURM_RESTART_COUNT:-0}" -lt {{max_requeues}} ]; then
         target="${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}"

@@ -75,6 +75,43 @@ struct SubmitScriptTests {
         #expect(!exists(scratch.file("runs")), "a dry run writes nothing")
     }
 
+    @Test("the script's ending, run by bash with stand-ins for srun and scontrol: requeue on exit 75 while requeues remain, a failure is not requeued, a rank killed by a signal is named",
+          arguments: [("75", "0"), ("75", "3"), ("1", "0"), ("segv", "0")])
+    func scriptEnding(launcherExit: String, restarts: String) async throws {
+        let scratch = try Scratch()
+        let outcome = try await descent(["submit", try slurmJob(scratch, name: "ending"), "--dry-run"], in: scratch.path)
+        try #require(outcome.succeeded, "\(outcome)")
+        try outcome.stdout.write(toFile: scratch.file("job.sbatch"), atomically: true, encoding: .utf8)
+        let bin = scratch.file("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let standIns = [
+            "srun": "ulimit -c 0; if [ \"$LAUNCHER_EXIT\" = segv ]; then kill -SEGV $$; fi; exit \"$LAUNCHER_EXIT\"",
+            "scontrol": "echo \"$*\" >> \(scratch.file("scontrol-calls"))",
+        ]
+        for (name, body) in standIns {
+            try "#!/bin/bash\n\(body)\n".write(toFile: bin + "/" + name, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/" + name)
+        }
+        let run = shell("cd \(scratch.path) && PATH=\(bin):$PATH LAUNCHER_EXIT=\(launcherExit) SLURM_JOB_ID=42 "
+                        + "SLURM_RESTART_COUNT=\(restarts) bash job.sbatch")
+        let calls = (try? readText(scratch.file("scontrol-calls"))) ?? ""
+        switch (launcherExit, restarts) {
+        case ("75", "0"):
+            #expect(run.status == 75 && run.output.contains("requeued (restart 1 of at most 3)"), "\(run)")
+            #expect(calls == "requeue 42\n", "\(calls)")
+        case ("75", _):
+            #expect(run.status == 75 && run.output.contains("not requeued: 3 requeue(s) already"), "\(run)")
+            #expect(calls.isEmpty, "\(calls)")
+        case ("1", _):
+            #expect(run.status == 1 && run.output.contains("the ranks ended with status 1 at"), "\(run)")
+            #expect(!run.output.contains("requeued") && !run.output.contains("killed by signal") && calls.isEmpty, "\(run)")
+        default:
+            #expect(run.status == 139 && run.output.contains("the ranks ended with status 139")
+                    && run.output.contains("a rank was killed by signal 11 (SIGSEGV)"), "\(run)")
+            #expect(calls.isEmpty, "\(calls)")
+        }
+    }
+
     @Test("bad input: one line each, nothing submitted", arguments: ["no slurm", "placeholder", "too many nodes", "bad job"])
     func badInput(kind: String) async throws {
         let scratch = try Scratch()
@@ -146,7 +183,7 @@ struct SlurmClusterTests {
         #expect(try await waitFor(120) { !checkpointFiles(preempted).isEmpty })
         #expect(shell("scancel --batch --signal=USR1 \(id)").status == 0)
         #expect(try await waitFor(150) { finished(preempted) && !inQueue(id) && finished(whole) },
-                "\(shell("cat \(preempted)/slurm/slurm-*.out").output)")
+                "\(shell("cat \(preempted)/slurm/slurm-*.out \(whole)/slurm/slurm-*.out").output)")
         let log = try readText(preempted + "/slurm/slurm-\(id).out")
         #expect(log.contains("the ranks ended with status 75") && log.contains("requeued (restart 1 of at most 3)")
                 && log.contains("(restart 1)") && log.contains("resuming from"), "\(log)")
