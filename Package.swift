@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "JobTests", dependencies: ["Job", "Layers", "Optim"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "Job", "Data", "Layers", "Optim", "Report", "Checkpoint"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Distributed", "Job", "Data", "Layers", "Optim", "Report", "Checkpoint"]),
         // Runs the built `descent` executable (also under mpirun); CZlib writes gzipped IDX fixtures, Checkpoint
         // reads the parameters a run saved, Segmentation writes TIFF fixtures, HDF5's lock is held while a test
         // starts a program (Executable.swift).

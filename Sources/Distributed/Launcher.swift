@@ -39,6 +39,30 @@ public struct Launcher: Equatable, Sendable {
         return "srun started \(tasks) tasks without PMIx, so MPI cannot join them into one job. HINT: srun --mpi=pmix (see `srun --mpi=list`), or set MpiDefault=pmix in slurm.conf"
     }
 
+    /// A one-line warning, before MPI starts, when srun runs PMIx ranks on several nodes with a fence other than
+    /// Slurm's `ring`. Slurm's default (`mixed`, like `tree`) does not hold MPI_Init until the ranks of every node
+    /// can receive: Open MPI 4.1 returns from MPI_Init on one node while a rank of another still waits inside it,
+    /// and a message reaching that rank over TCP calls a receive handler not yet registered (SIGSEGV, now and
+    /// then; every time with `tree` when a rank is slow). `ring` makes it a barrier. `mpiConf` is the text of
+    /// Slurm's mpi.conf, where a site can choose the fence for everyone (PMIxCollFence).
+    public func unsafeFence(_ env: [String: String], mpiConf: String?) -> String? {
+        guard kind == .srun, env["PMIX_RANK"] != nil,
+              let nodes = (env["SLURM_STEP_NUM_NODES"] ?? env["SLURM_NNODES"]).flatMap({ Int($0) }), nodes > 1 else { return nil }
+        let fence = (env["SLURM_PMIX_FENCE"] ?? mpiConf.flatMap { Self.setting("PMIxCollFence", in: $0) } ?? "mixed").lowercased()
+        guard fence != "ring" else { return nil }
+        return "WARNING: srun's PMIx fence is '\(fence)' (SLURM_PMIX_FENCE, PMIxCollFence in mpi.conf; Slurm's default is mixed): MPI_Init can then end on one node while a rank of another is not ready to receive, and with Open MPI over TCP that rank may crash at start-up (SIGSEGV in MPI_Init). HINT: export SLURM_PMIX_FENCE=ring before srun (the script of descent submit does)"
+    }
+
+    /// The value of `key` (case-insensitive, as Slurm reads it) in a `Key=value` file; the last one wins.
+    static func setting(_ key: String, in text: String) -> String? {
+        func trimmed(_ s: Substring) -> String { String(s.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+        return text.split(separator: "\n").compactMap { line -> String? in
+            let parts = line.prefix { $0 != "#" }.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, trimmed(parts[0]).lowercased() == key.lowercased() else { return nil }
+            return trimmed(parts[1])
+        }.last
+    }
+
     /// A one-line explanation when the launcher started several tasks but MPI formed a 1-rank world: each task
     /// would train its own copy of the model. Nil when the two agree.
     public func mismatch(mpiSize: Int) -> String? {

@@ -41,6 +41,10 @@ func failing(printing: Bool = true, _ body: () throws -> Void) throws {
 /// (`agreeing`), or abort the job (`MPIRuntime.fail`), so every rank that gets here reaches the barrier.
 /// `printing`: the launcher's rank 0 (when srun started P tasks that each see a world of 1, only one prints).
 func withMPI(printing: Bool, _ body: (Communicator) throws -> Void) throws {
+    let environment = ProcessInfo.processInfo.environment
+    if printing, let warning = Launcher.detect(environment).unsafeFence(environment, mpiConf: slurmMPIConf(environment)) {
+        printError(warning)
+    }
     let world = MPIRuntime.start()
     do {
         try body(world)
@@ -54,4 +58,10 @@ func withMPI(printing: Bool, _ body: (Communicator) throws -> Void) throws {
         throw ExitCode(1)
     }
     MPIRuntime.finish()
+}
+
+/// Slurm's mpi.conf (beside slurm.conf: $SLURM_CONF's folder, else /etc/slurm), if this node has one.
+private func slurmMPIConf(_ environment: [String: String]) -> String? {
+    let folder = environment["SLURM_CONF"].map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "/etc/slurm"
+    return try? String(contentsOfFile: folder + "/mpi.conf", encoding: .utf8)
 }

@@ -70,6 +70,7 @@ struct SubmitScriptTests {
                 #expect(outcome.stdout.contains(line), "\(launcher): missing \(line)")
             }
             #expect(outcome.stdout.contains(launcher == "srun" ? "srun --mpi=pmix '" : "mpirun '"))
+            #expect(outcome.stdout.contains("export SLURM_PMIX_FENCE=\"${SLURM_PMIX_FENCE:-ring}\"") == (launcher == "srun"))
             #expect(!outcome.stdout.contains("{{"))
         }
         #expect(!exists(scratch.file("runs")), "a dry run writes nothing")
@@ -162,6 +163,7 @@ struct SlurmClusterTests {
             #expect(try await waitFor(120) { finished(run) && !inQueue(id) }, "\(launcher): \(shell("cat \(run)/slurm/slurm-*.out").output)")
             let log = try readText(run + "/slurm/slurm-\(id).out")
             #expect(log.contains("ranks          4 (2 on this node)"), "\(launcher): \(log)")
+            #expect(!log.contains("PMIx fence"), "\(launcher): the script sets the ring fence: \(log)")
             #expect(try MetricsFile(run + "/metrics.csv").rows.count == 2)
             let checkpoint = try CheckpointFile.read(run + "/checkpoints/step-80.h5")
             #expect(checkpoint.state.worldSize == 4 && checkpoint.state.epoch == 2)
