@@ -43,7 +43,8 @@ SH
 chmod +x "$work/hold.sh"
 fences=("$@"); [ ${#fences[@]} -gt 0 ] || fences=("${SLURM_PMIX_FENCE:-}")
 for fence in "${fences[@]}"; do
-  out=$(SLURM_PMIX_FENCE=$fence salloc -N 2 --ntasks-per-node=2 srun --mpi=pmix "$work/hold.sh" "$work/init" 2>&1 || true)
+  if [ -n "$fence" ]; then export SLURM_PMIX_FENCE="$fence"; else unset SLURM_PMIX_FENCE; fi
+  out=$(salloc -N 2 --ntasks-per-node=2 srun --mpi=pmix "$work/hold.sh" "$work/init" 2>&1 || true)
   t0=$(grep -o 'rank 0 left MPI_Init at [0-9.]*' <<<"$out" | awk '{print $NF}' || true)
   t2=$(grep -o 'rank 2 left MPI_Init at [0-9.]*' <<<"$out" | awk '{print $NF}' || true)
   label="fence ${fence:-unset (Slurm default or mpi.conf)}"

@@ -48,7 +48,7 @@ public struct Launcher: Equatable, Sendable {
     public func unsafeFence(_ env: [String: String], mpiConf: String?) -> String? {
         guard kind == .srun, env["PMIX_RANK"] != nil,
               let nodes = (env["SLURM_STEP_NUM_NODES"] ?? env["SLURM_NNODES"]).flatMap({ Int($0) }), nodes > 1 else { return nil }
-        let fence = (env["SLURM_PMIX_FENCE"] ?? mpiConf.flatMap { Self.setting("PMIxCollFence", in: $0) } ?? "mixed").lowercased()
+        let fence = (env["SLURM_PMIX_FENCE"].flatMap { $0.isEmpty ? nil : $0 } ?? mpiConf.flatMap { Self.setting("PMIxCollFence", in: $0) } ?? "mixed").lowercased()
         guard fence != "ring" else { return nil }
         return "WARNING: srun's PMIx fence is '\(fence)' (SLURM_PMIX_FENCE, PMIxCollFence in mpi.conf; Slurm's default is mixed): MPI_Init can then end on one node while a rank of another is not ready to receive, and with Open MPI over TCP that rank may crash at start-up (SIGSEGV in MPI_Init). HINT: export SLURM_PMIX_FENCE=ring before srun (the script of descent submit does)"
     }

@@ -20,7 +20,9 @@ public enum BatchScript {
     echo "descent: the ranks ended with status $status at $(date -u +%FT%TZ)"
     if [ "$status" -gt 128 ] && [ "$status" -lt 160 ]; then
       # srun and mpirun report a rank killed by a signal as 128 + the signal's number.
-      echo "descent: a rank was killed by signal $(( status - 128 )) (SIG$(kill -l $(( status - 128 )))); its backtrace, if it printed one, is above"
+      signal=$(( status - 128 )) crash=""
+      case "$signal" in 4|6|7|8|11) crash="; its backtrace, if it printed one, is above" ;; esac
+      echo "descent: a rank was killed by signal $signal (SIG$(kill -l "$signal"))$crash"
     fi
     if [ "$status" -eq 75 ]; then
       if [ "${SLURM_RESTART_COUNT:-0}" -lt {{max_requeues}} ]; then

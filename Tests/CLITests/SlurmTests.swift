@@ -108,7 +108,7 @@ struct SubmitScriptTests {
             #expect(!run.output.contains("requeued") && !run.output.contains("killed by signal") && calls.isEmpty, "\(run)")
         default:
             #expect(run.status == 139 && run.output.contains("the ranks ended with status 139")
-                    && run.output.contains("a rank was killed by signal 11 (SIGSEGV)"), "\(run)")
+                    && run.output.contains("a rank was killed by signal 11 (SIGSEGV); its backtrace"), "\(run)")
             #expect(calls.isEmpty, "\(calls)")
         }
     }

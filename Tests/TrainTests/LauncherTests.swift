@@ -17,6 +17,7 @@ struct LauncherTests {
     static let cases: [Case] = [
         Case(name: "Slurm's default fence", env: srunTwoNodes, mpiConf: nil, warns: "'mixed'"),
         Case(name: "tree fence asked for", env: srunTwoNodes.merging(["SLURM_PMIX_FENCE": "tree"]) { $1 }, mpiConf: nil, warns: "'tree'"),
+        Case(name: "an empty variable is no choice", env: srunTwoNodes.merging(["SLURM_PMIX_FENCE": ""]) { $1 }, mpiConf: "PMIxCollFence=ring", warns: nil),
         Case(name: "ring fence in the environment", env: srunTwoNodes.merging(["SLURM_PMIX_FENCE": "ring"]) { $1 }, mpiConf: nil, warns: nil),
         Case(name: "ring in capitals", env: srunTwoNodes.merging(["SLURM_PMIX_FENCE": "RING"]) { $1 }, mpiConf: nil, warns: nil),
         Case(name: "ring in mpi.conf", env: srunTwoNodes, mpiConf: "PMIxDebug=0\n pmixcollfence = Ring  # site choice\n", warns: nil),
