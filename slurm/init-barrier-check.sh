@@ -51,7 +51,7 @@ for fence in "${fences[@]}"; do
   if grep -q "Segmentation fault" <<<"$out"; then
     echo "$label: a rank died of SIGSEGV — MPI_Init is not a barrier"
   elif [ -n "$t0" ] && [ -n "$t2" ]; then
-    awk -v a="$t0" -v b="$t2" -v l="$label" 'BEGIN { d = b - a; printf "%s: rank 0 left MPI_Init %.2f s before rank 2 — %s\n", l, d, (d > 1 ? "not a barrier" : "a barrier") }'
+    awk -v a="$t0" -v b="$t2" -v l="$label" 'BEGIN { d = b - a; if (d < 0) d = 0; printf "%s: rank 0 left MPI_Init %.2f s before rank 2 — %s\n", l, d, (d > 1 ? "not a barrier" : "a barrier") }'
   else
     echo "$label: the program did not run to the end:"; echo "$out" | tail -5
   fi
