@@ -7,7 +7,8 @@
 #
 #   slurm/init-barrier-check.sh [FENCE ...]     e.g. mixed tree ring (default: the environment's, else Slurm's)
 #
-# Needs mpicc (libopenmpi-dev) and gdb on the nodes, and a free allocation of 2 nodes.
+# Needs mpicc (libopenmpi-dev) and gdb on the nodes (scripts/setup installs both), and 2 nodes to allocate.
+# SlurmClusterTests runs it with `ring`, the fence slurm/srun.sbatch exports.
 set -euo pipefail
 for tool in mpicc gdb srun salloc; do
   command -v "$tool" >/dev/null || { echo "init-barrier-check: $tool not found" >&2; exit 2; }

@@ -172,6 +172,12 @@ struct SlurmClusterTests {
         }
     }
 
+    @Test("the PMIx fence the srun script exports (ring) makes MPI_Init a barrier across nodes: a rank held inside it for 3 s, the others wait")
+    func ringFenceIsABarrier() {
+        let (status, output) = shell("\(packageRoot)/slurm/init-barrier-check.sh ring 2>&1")
+        #expect(status == 0 && output.contains("fence ring: rank 0 left MPI_Init") && output.contains("— a barrier"), "\(output)")
+    }
+
     @Test("USR1 to a running job: it checkpoints, requeues, resumes, and ends with the uninterrupted run's parameters")
     func preemption() async throws {
         let scratch = try Scratch()
