@@ -15,7 +15,9 @@ struct SubmitCommand: ParsableCommand {
         table, which the flags override. It asks Slurm for SIGUSR1 --signal seconds before the time limit: the ranks then \
         checkpoint and exit 75, and the script requeues the job (at most slurm.max_requeues times); the requeued job resumes \
         from the run directory's checkpoint. The script is written to RUN/slurm/job.sbatch and Slurm's output to \
-        RUN/slurm/slurm-<job id>.out. OpenBLAS runs --cpus-per-task threads per rank.
+        RUN/slurm/slurm-<job id>.out. OpenBLAS runs --cpus-per-task threads per rank. The srun script sets \
+        SLURM_PMIX_FENCE=ring (unless set): with Slurm's default fence MPI_Init is no barrier across nodes, and a rank \
+        can crash at start-up (README, "srun and MPI_Init on several nodes").
         """
     )
 
