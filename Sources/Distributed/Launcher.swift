@@ -44,11 +44,11 @@ public struct Launcher: Equatable, Sendable {
     /// can receive: Open MPI 4.1 returns from MPI_Init on one node while a rank of another still waits inside it,
     /// and a message reaching that rank over TCP calls a receive handler not yet registered (SIGSEGV, now and
     /// then; every time with `tree` when a rank is slow). `ring` makes it a barrier. `mpiConf` is the text of
-    /// Slurm's mpi.conf, where a site can choose the fence for everyone (PMIxCollFence).
-    public func unsafeFence(_ env: [String: String], mpiConf: String?) -> String? {
+    /// Slurm's mpi.conf, where a site can choose the fence for everyone (PMIxCollFence), read only when needed.
+    public func unsafeFence(_ env: [String: String], mpiConf: @autoclosure () -> String?) -> String? {
         guard kind == .srun, env["PMIX_RANK"] != nil,
               let nodes = (env["SLURM_STEP_NUM_NODES"] ?? env["SLURM_NNODES"]).flatMap({ Int($0) }), nodes > 1 else { return nil }
-        let fence = (env["SLURM_PMIX_FENCE"].flatMap { $0.isEmpty ? nil : $0 } ?? mpiConf.flatMap { Self.setting("PMIxCollFence", in: $0) } ?? "mixed").lowercased()
+        let fence = (env["SLURM_PMIX_FENCE"].flatMap { $0.isEmpty ? nil : $0 } ?? mpiConf().flatMap { Self.setting("PMIxCollFence", in: $0) } ?? "mixed").lowercased()
         guard fence != "ring" else { return nil }
         return "WARNING: srun's PMIx fence is '\(fence)' (SLURM_PMIX_FENCE, PMIxCollFence in mpi.conf; Slurm's default is mixed): MPI_Init can then end on one node while a rank of another is not ready to receive, and with Open MPI over TCP that rank may crash at start-up (SIGSEGV in MPI_Init). HINT: export SLURM_PMIX_FENCE=ring before srun (the script of descent submit does)"
     }

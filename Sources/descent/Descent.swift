@@ -39,10 +39,10 @@ func failing(printing: Bool = true, _ body: () throws -> Void) throws {
 /// and the ranks meet at a barrier before finalising: otherwise another rank's exit with status 1 could end the
 /// job (mpirun aborts the rest) before rank 0's line is out. Errors after MPI starts are agreed by every rank
 /// (`agreeing`), or abort the job (`MPIRuntime.fail`), so every rank that gets here reaches the barrier.
-/// `printing`: the launcher's rank 0 (when srun started P tasks that each see a world of 1, only one prints).
-func withMPI(printing: Bool, _ body: (Communicator) throws -> Void) throws {
-    let environment = ProcessInfo.processInfo.environment
-    if printing, let warning = Launcher.detect(environment).unsafeFence(environment, mpiConf: slurmMPIConf(environment)) {
+/// Only the launcher's rank 0 prints (when srun started P tasks that each see a world of 1, only one prints).
+func withMPI(_ launcher: Launcher, environment: [String: String], _ body: (Communicator) throws -> Void) throws {
+    let printing = launcher.printsBeforeMPI
+    if printing, let warning = launcher.unsafeFence(environment, mpiConf: slurmMPIConf(environment)) {
         printError(warning)
     }
     let world = MPIRuntime.start()

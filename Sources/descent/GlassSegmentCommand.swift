@@ -47,7 +47,7 @@ struct GlassSegmentCommand: ParsableCommand {
                 throw CommandError("need --tile-rows ≥ 8, --tile-columns ≥ 8, --halo ≥ 0, --overview-scale ≥ 1, --pixel-size > 0")
             }
             if let problem = launcher.missingPMIx(environment) { throw CommandError(problem) }
-            try withMPI(printing: launcher.printsBeforeMPI) { world in
+            try withMPI(launcher, environment: environment) { world in
                 if let problem = launcher.mismatch(mpiSize: world.size) { throw CommandError(problem) }
                 // One BLAS thread per rank whatever the cores: OpenBLAS's threaded kernels may round differently, and
                 // the mask must be the same bytes on any number of ranks (run one rank per core for speed).

@@ -30,7 +30,7 @@ struct SweepCommand: ParsableCommand {
         try failing(printing: launcher.printsBeforeMPI) {
             let spec = try SweepSpec(path: sweep)
             if let problem = launcher.missingPMIx(environment) { throw CommandError(problem) }
-            try withMPI(printing: launcher.printsBeforeMPI) { world in
+            try withMPI(launcher, environment: environment) { world in
                 var share: (task: Int, tasks: Int)? = nil
                 if let task = environment["SLURM_ARRAY_TASK_ID"].flatMap({ Int($0) }), let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap({ Int($0) }) {
                     share = (task, count)

@@ -44,7 +44,7 @@ struct TrainCommand: ParsableCommand {
             guard checkSync >= 0 else { throw CommandError("--check-sync must be ≥ 0, got \(checkSync)") }
             let job = try Job(path: job, overrides: overrides)
             if let problem = launcher.missingPMIx(environment) { throw CommandError(problem) }
-            try withMPI(printing: launcher.printsBeforeMPI) { world in
+            try withMPI(launcher, environment: environment) { world in
                 if let problem = launcher.mismatch(mpiSize: world.size) { throw CommandError(problem) }
                 let run = TrainingRun(job: job, printer: ConsolePrinter(quiet: quiet), world: world)
                 run.checkSyncEvery = checkSync
