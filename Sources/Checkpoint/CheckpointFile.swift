@@ -98,15 +98,41 @@ public enum CheckpointFile {
     /// with the MPI-IO driver, each rank writes its slice of /params and its part of /optimizer/momentum, rank 0
     /// the small datasets, and the checksums of the flat vectors are combined from the slices' checksums.
     /// Flushed to disk (fsync) before it returns; the caller renames it into place.
+    /// With several ranks, a failure on one rank after the file was created on all of them is a CollectiveBroken:
+    /// the other ranks are inside collective HDF5 calls, so the job must abort (a full disk would hang it otherwise).
     public static func write(_ c: CheckpointContents, to path: String, share: WriteShare? = nil) throws {
         let share = share ?? .whole(c.parameters.count)
         let comm = share.communicator
-        let f = try HDF5File.create(path, parallelOver: comm.size > 1 ? comm.mpiHandle : nil)
+        let f = try createOnEveryRank(path, comm)
+        do {
+            try write(c, into: f, share: share)
+        } catch where comm.size > 1 {
+            f.abandon()
+            throw CollectiveBroken("\(error)")
+        }
+    }
+
+    /// Creates `path` on every rank of `comm` (MPI-IO), or fails on all of them alike.
+    private static func createOnEveryRank(_ path: String, _ comm: Communicator) throws -> HDF5File {
+        guard comm.size > 1 else { return try HDF5File.create(path) }
+        let created = Result { try HDF5File.create(path, parallelOver: comm.mpiHandle) }
+        let failed = comm.agree((try? created.get()) == nil ? comm.rank : comm.size, .min)
+        if failed < comm.size {
+            (try? created.get())?.abandon()
+            if case .failure(let error) = created { throw error }
+            throw HDF5Error(path, "cannot be created on rank \(failed)")
+        }
+        return try created.get()
+    }
+
+    private static func write(_ c: CheckpointContents, into f: HDF5File, share: WriteShare) throws {
+        let comm = share.communicator
         f.writesWholeDatasets = comm.isRoot
+        // Attributes are collective: every rank must give the same value, so rank 0's clock and checksums count.
         try f.setAttribute("format", CheckpointFormat.name)
         try f.setAttribute("version", CheckpointFormat.version)
         try f.setAttribute("descent_version", CheckpointFormat.descentVersion)
-        try f.setAttribute("created", isoNow())
+        try f.setAttribute("created", comm.size > 1 ? comm.broadcast(comm.isRoot ? isoNow() : "") : isoNow())
 
         try f.createGroup("/model")
         try f.setAttribute("spec", c.modelSpec, on: "/model")
@@ -121,14 +147,14 @@ public enum CheckpointFile {
             let mine = UnsafeBufferPointer(rebasing: p[share.parameters])
             try writeSliced(f, "/params", total: p.count, offset: share.parameters.lowerBound, slice: mine, comm)
         }
-        try writeChecked(f, "/buffers", c.buffers)
+        try writeChecked(f, "/buffers", c.buffers, comm)
         try f.createGroup("/optimizer")
         if let m = c.momentum {
             // The momentum's owner of each element writes it: this rank's share of /params, taken from the part of
             // the momentum it holds.
             let lo = share.parameters.lowerBound - c.momentumOffset, hi = share.parameters.upperBound - c.momentumOffset
             guard lo >= 0, hi <= m.count else {
-                throw HDF5Error(path, "internal: momentum part \(c.momentumOffset)..<\(c.momentumOffset + m.count) does not cover the slice \(share.parameters)")
+                throw HDF5Error(f.path, "internal: momentum part \(c.momentumOffset)..<\(c.momentumOffset + m.count) does not cover the slice \(share.parameters)")
             }
             try m.withUnsafeBufferPointer { b in
                 try writeSliced(f, "/optimizer/momentum", total: c.parameters.count, offset: share.parameters.lowerBound,
@@ -147,8 +173,8 @@ public enum CheckpointFile {
         for (k, v) in zip(TrainingState.batchSumNames, s.batchSums) { try f.setAttribute(k, v, on: "/state") }
 
         try f.createGroup("/data")
-        try writeChecked(f, "/data/shift", c.shift)
-        try writeChecked(f, "/data/scale", c.scale)
+        try writeChecked(f, "/data/shift", c.shift, comm)
+        try writeChecked(f, "/data/scale", c.scale, comm)
 
         let rows = c.metrics.count, cols = c.metricsColumns.count
         let flat = c.metrics.flatMap { $0.count == cols ? $0 : [Double](repeating: .nan, count: cols) }
@@ -174,10 +200,12 @@ public enum CheckpointFile {
         try f.setAttribute("crc32", Int64(crc), on: name)
     }
 
-    private static func writeChecked(_ f: HDF5File, _ name: String, _ values: [Float]) throws {
+    /// A small vector that rank 0 writes whole; its checksum is rank 0's too.
+    private static func writeChecked(_ f: HDF5File, _ name: String, _ values: [Float], _ comm: Communicator) throws {
         try values.withUnsafeBufferPointer { b in
             try f.write(name, floats: b.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: b.count)
-            try f.setAttribute("crc32", crc32(b), on: name)
+            let crc = crc32(b)
+            try f.setAttribute("crc32", comm.size > 1 ? Int64(comm.agree(comm.isRoot ? Int(crc) : Int.min, .max)) : crc, on: name)
         }
     }
 

@@ -68,6 +68,11 @@ public final class HDF5File {
 
     deinit { if id >= 0 { HDF5Library.locked { _ = H5Fclose(id) } } }
 
+    /// Forgets the file without closing it. For a process of a parallel write that failed half-way: H5Fclose is
+    /// collective, and the other processes are waiting in another collective, so closing would hang the job
+    /// (which is about to be aborted).
+    public func abandon() { id = -1 }
+
     public func exists(_ name: String) -> Bool {
         return HDF5Library.locked {
             // Check each component: H5Lexists fails on a missing intermediate group.

@@ -26,7 +26,8 @@ public final class SweepRunner {
         self.spec = spec; self.world = world; self.arrayShare = arrayShare
     }
 
-    public struct Summary: Sendable { public var trained = 0, failed = 0, skipped = 0 }
+    /// Runs trained to the end, failed, stopped by a signal (checkpoint written), and found finished already.
+    public struct Summary: Sendable { public var trained = 0, failed = 0, stopped = 0, skipped = 0 }
 
     public func run() throws -> Summary {
         guard world.size % spec.ranksPerRun == 0 else {
@@ -49,6 +50,10 @@ public final class SweepRunner {
             fflush(nil)
         }
         var summary = Summary()
+        if world.isRoot {
+            let done = ResultsTable.ids(spec.directory + "/results.csv")
+            summary.skipped = mine.filter { isFinished(spec.runs[$0], done: done) }.count
+        }
         while true {
             // The leader picks the run; the group learns it by broadcast (-1: nothing left).
             var pick = -1
@@ -65,7 +70,11 @@ public final class SweepRunner {
             let run = spec.runs[Int(wire)]
             let started = monotonicSeconds()
             do {
-                try train(run, on: group)
+                guard try train(run, on: group) != .stopped else {
+                    if group.isRoot { print("descent sweep: group \(groupIndex): \(run.id) stopped by a signal (checkpoint written; rerun the sweep to continue)"); fflush(nil) }
+                    summary.stopped += 1
+                    continue
+                }
                 if group.isRoot {
                     let result = try SweepRunner.result(of: run, seconds: monotonicSeconds() - started)
                     let tabled = try ResultsTable.append(result, gridKeys: spec.gridKeys, directory: spec.directory)
@@ -79,11 +88,10 @@ public final class SweepRunner {
             }
         }
         // Every group is done: add up what they did.
-        var counts = [Double(group.isRoot ? summary.trained : 0), Double(group.isRoot ? summary.failed : 0)]
+        let leader = group.isRoot ? 1.0 : 0.0
+        var counts = [Double(summary.trained), Double(summary.failed), Double(summary.stopped)].map { $0 * leader }
         world.allreduce(&counts)
-        summary = Summary(trained: Int(counts[0]), failed: Int(counts[1]))
-        summary.skipped = world.isRoot ? mine.count - summary.trained - summary.failed : 0
-        return summary
+        return Summary(trained: Int(counts[0]), failed: Int(counts[1]), stopped: Int(counts[2]), skipped: summary.skipped)
     }
 
     /// A run is finished when the table has its row, or its run directory says so (then the row is written now:
@@ -96,13 +104,12 @@ public final class SweepRunner {
         return true
     }
 
-    private func train(_ run: SweepRun, on group: Communicator) throws {
+    private func train(_ run: SweepRun, on group: Communicator) throws -> Trainer.Outcome {
         let printer = ConsolePrinter(quiet: true)
         printer.enabled = false
         let training = TrainingRun(job: run.job, printer: printer, world: group)
         training.environment = environment
-        let result = try training.execute()
-        if result.outcome == .stopped { throw SweepError("stopped by a signal (checkpoint written; rerun the sweep to continue)") }
+        return try training.execute().outcome
     }
 
     /// The results row of a finished run, from its run directory.

@@ -39,7 +39,11 @@ public final class Checkpointer {
         do {
             try world.agreeing { try CheckpointFile.write(contents, to: temporary, share: share) }
         } catch {
-            if world.isRoot { unlink(temporary) }   // a partial file must not fill the disk further
+            // A partial file must not fill the disk further. After a CollectiveBroken only the failing rank is
+            // left to remove it (the job is about to be aborted), while the others still hold it open: truncating
+            // frees its space at once (unlinking would only when they exit), so the status and the error line can
+            // still be written to that disk.
+            if world.isRoot || error is CollectiveBroken { truncate(temporary, 0); unlink(temporary) }
             throw error
         }
         try world.agreeing {

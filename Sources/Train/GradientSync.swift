@@ -273,11 +273,16 @@ public final class GradientSync {
     }
 
     /// Averages non-trainable state (BatchNorm running statistics, computed per rank from its samples) so that
-    /// every rank evaluates and saves the same model.
-    public func averageState(_ model: Model) {
+    /// every rank evaluates and saves the same model. Only ranks that `contribute` count (those that trained on
+    /// samples since the last average: a rank left without samples by a batch smaller than the rank count holds
+    /// stale statistics); when none does, the state is left as it is.
+    public func averageState(_ model: Model, contributes: Bool = true) {
         guard communicator.size > 1, model.state.count > 0 else { return }
+        let contributors = communicator.agree(contributes ? 1 : 0, .sum)
+        guard contributors > 0 else { return }
+        if !contributes { model.state.fill(0) }
         communicator.allreduce(model.state.data, count: model.state.count)
-        let scale = 1 / Float(communicator.size)
+        let scale = 1 / Float(contributors)
         for i in 0..<model.state.count { model.state.data[i] *= scale }
     }
 

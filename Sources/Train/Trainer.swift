@@ -72,8 +72,8 @@ public final class Trainer {
     public let sync: GradientSync
     public var momentum: FlatVector { sync.momentum }
     public var position = Position()
-    /// Checked before every step (the ranks agree: one rank's true stops all); true ends the run at that step
-    /// boundary.
+    /// Checked after every step and before each epoch's first (the ranks agree: one rank's true stops all); true
+    /// ends the run at that step boundary.
     public var shouldStop: () -> Bool = { false }
     /// Called after every epoch with its metrics.
     public var onEpoch: (EpochMetrics) throws -> Void = { _ in }
@@ -95,6 +95,8 @@ public final class Trainer {
     /// before the Trainer is made).
     public let batchNormSynchronized: Bool
 
+    /// Steps with samples on this rank since the running statistics were last averaged.
+    private var stepsWithSamples = 0
     private let labels: UnsafeMutablePointer<Int32>
     private var rank: Int { sync.communicator.rank }
     private var ranks: Int { sync.communicator.size }
@@ -124,19 +126,22 @@ public final class Trainer {
             if position.stepInEpoch == 0 { epochSums = Sums() }   // else resumed mid-epoch: restored with the position
             phaseSeconds = PhaseSeconds()
             let start = monotonicSeconds()
+            // A stop asked for during the last evaluation (or before the run) ends it before the epoch's first step.
+            if position.stepInEpoch < plan.steps && sync.communicator.agree(shouldStop() ? 1 : 0) == 1 { return .stopped }
             while position.stepInEpoch < plan.steps {
-                if sync.communicator.agree(shouldStop() ? 1 : 0) == 1 { return .stopped }
-                try trainStep(plan, position.stepInEpoch, &epochSums)
+                let lossProblem = try trainStep(plan, position.stepInEpoch, &epochSums)
                 position.stepInEpoch += 1
                 position.globalStep += 1
+                let stop = try agreeAfterStep(lossProblem)
                 if settings.checkSyncEvery > 0 && position.globalStep % settings.checkSyncEvery == 0 { try checkSync() }
                 try afterStep()
+                if stop { return .stopped }
             }
             let seconds = monotonicSeconds() - start
             position.epoch += 1
             position.stepInEpoch = 0
             let running = epochSums.reduced(over: sync.communicator)
-            sync.averageState(model)
+            averageRunningStatistics()
 
             let last = position.epoch == settings.epochs
             guard last || position.epoch % settings.evaluateEvery == 0 || settings.stopAtZeroTrainError else {
@@ -160,8 +165,38 @@ public final class Trainer {
         return .finished
     }
 
-    /// One step of data-parallel SGD on this rank's part of global batch `step`.
-    private func trainStep(_ plan: EpochPlan, _ step: Int, _ running: inout Sums) throws {
+    /// Averages the BatchNorm running statistics over the ranks (each rank computes its own from its samples):
+    /// after every epoch, and before a checkpoint is taken inside one, so that the file holds every rank's share.
+    /// The running statistics are linear in the batch statistics, so averaging mid-epoch leaves the average at the
+    /// epoch's end as it would have been (up to rounding). Collective.
+    public func averageRunningStatistics() {
+        sync.averageState(model, contributes: stepsWithSamples > 0)
+        stepsWithSamples = 0
+    }
+
+    /// The one agreement of every step, after it: a loss that was not finite on any rank fails the run on every
+    /// rank of its communicator alike (a JobFailure with the lowest such rank's message: the run ends cleanly, and
+    /// a sweep goes on with its next run, instead of aborting the whole job); otherwise, true when any rank was
+    /// asked to stop.
+    private func agreeAfterStep(_ lossProblem: String?) throws -> Bool {
+        let communicator = sync.communicator
+        guard communicator.size > 1 else {
+            if let lossProblem { throw Failure(description: lossProblem) }
+            return shouldStop()
+        }
+        // The lowest rank with a problem, else size (a stop asked for) or size + 1 (go on).
+        let mine = lossProblem != nil ? communicator.rank : communicator.size + (shouldStop() ? 0 : 1)
+        let verdict = communicator.agree(mine, .min)
+        if verdict < communicator.size {
+            throw JobFailure(message: "rank \(verdict): " + communicator.broadcast(lossProblem ?? "", root: verdict))
+        }
+        return verdict == communicator.size
+    }
+
+    /// One step of data-parallel SGD on this rank's part of global batch `step`. Returns what was wrong when the
+    /// loss was not finite: the step still takes part in the gradient reduction, and the ranks fail together
+    /// after it (agreeAfterStep).
+    private func trainStep(_ plan: EpochPlan, _ step: Int, _ running: inout Sums) throws -> String? {
         let fault = settings.injectedFault.flatMap { $0.rank == rank && $0.step == position.globalStep ? $0.kind : nil }
         if fault == .fail { throw Failure(description: "injected fault at step \(position.globalStep) (DESCENT_FAULT)") }
         defer { if fault == .desync { model.parameters[0] += 1e-3 } }
@@ -171,8 +206,10 @@ public final class Trainer {
         guard !range.isEmpty else {   // more ranks than samples in this (last) batch: contribute zeros
             if batchNormSynchronized { model.synchronizeWithoutSamples() }
             model.gradients.fill(0)
-            return sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
+            sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
+            return nil
         }
+        stepsWithSamples += 1
         let t0 = monotonicSeconds()
         try train.gather(plan.order[range], into: model.input.data, labels: labels, step: UInt64(position.globalStep))
         let t1 = monotonicSeconds()
@@ -180,9 +217,8 @@ public final class Trainer {
 
         let output = model.forward(batch: range.count, context)
         let batchLoss = loss.evaluate(output, .labels(labels), gradient: model.outputGradient, scale: 1 / Float(globalBatch))
-        guard batchLoss.isFinite else {
-            throw Failure(description: "the training loss is \(batchLoss) at epoch \(plan.epoch + 1), step \(step + 1) (global step \(position.globalStep)); HINT: lower optim.lr")
-        }
+        let lossProblem = batchLoss.isFinite ? nil
+            : "the training loss is \(batchLoss) at epoch \(plan.epoch + 1), step \(step + 1) (global step \(position.globalStep)); HINT: lower optim.lr"
         running.loss += batchLoss
         running.correct += countCorrect(output, labels: labels)
         running.count += range.count * Trainer.labelsPerSample(model)
@@ -194,6 +230,7 @@ public final class Trainer {
         let t4 = monotonicSeconds()
         phaseSeconds.data += t1 - t0; phaseSeconds.forward += t2 - t1
         phaseSeconds.backward += t3 - t2; phaseSeconds.reduction += t4 - t3
+        return lossProblem
     }
 
     /// Fails when the ranks' parameters differ (they must be bitwise identical after every step).

@@ -213,6 +213,7 @@ public final class TrainingRun {
                                                      globalStep: $0.contents.state.globalStep) }
         let save = { [unowned trainer] in
             guard trainer.position != saved else { return }
+            if trainer.position.stepInEpoch != 0 { trainer.averageRunningStatistics() }   // inside an epoch
             let c = try self.checkpointContents(trainer, sync: sync, history: history, requeues: requeues)
             let path = try checkpointer.save(c, share: self.writeShare(sync))
             saved = trainer.position
@@ -228,8 +229,14 @@ public final class TrainingRun {
         do {
             outcome = try trainer.run()
             try save()   // always at the end, and on a stop signal
+        } catch let failure as JobFailure {
+            // Every rank of the run failed alike (a loss that was not finite, a checkpoint that could not be
+            // written): rank 0 records it, and the run ends cleanly on every rank.
+            log?.write("failed: \(failure)")
+            if world.isRoot { try? directory.finish(status: "failed", detail: "\(failure)") }
+            throw failure
         } catch {
-            // The rank that failed records it (rank 0 may be killed by the abort before it could).
+            // This rank alone failed: it records it (rank 0 may be killed by the abort before it could).
             let who = world.size > 1 ? "rank \(world.rank): " : ""
             log?.write("failed: \(error)")
             try? directory.finish(status: "failed", detail: who + "\(error)")
@@ -248,6 +255,9 @@ public final class TrainingRun {
             try saveFinalModel(try checkpointContents(trainer, sync: sync, history: history, requeues: requeues),
                                share: writeShare(sync), directory: directory)
             try world.agreeing { if world.isRoot { try directory.finish(status: "finished", detail: "\(outcome)") } }
+        } catch let broken as CollectiveBroken {   // one rank failed half-way through writing final.h5
+            try? directory.finish(status: "failed", detail: "rank \(world.rank): \(broken)")
+            MPIRuntime.fail("\(broken)")
         } catch {
             if world.isRoot { try? directory.finish(status: "failed", detail: "\(error)") }
             throw error

@@ -39,8 +39,11 @@ struct SweepCommand: ParsableCommand {
                 runner.environment = environment
                 let summary = try runner.run()
                 if world.isRoot {
-                    print("descent sweep: \(summary.trained) run(s) trained, \(summary.failed) failed, \(summary.skipped) already done; results: \(spec.directory)/results.csv")
+                    let stopped = summary.stopped > 0 ? ", \(summary.stopped) stopped by a signal (rerun the sweep to continue)" : ""
+                    print("descent sweep: \(summary.trained) run(s) trained, \(summary.failed) failed\(stopped), \(summary.skipped) already done; results: \(spec.directory)/results.csv")
                 }
+                // A stopped sweep exits as a stopped run does (75), so that a Slurm job is requeued and resumes.
+                if summary.stopped > 0 { throw ExitCode(StopSignals.exitCode) }
                 if summary.failed > 0 { throw ExitCode(1) }
             }
         }

@@ -2,7 +2,8 @@
 // under mpirun -np 4 with groups of 1 and of 2 ranks, killed part-way and run again, ends with every run
 // finished exactly once and one results row per run, and `descent report` draws it; the same sweep as a Slurm job
 // array gives the same table; sweep-file errors and a results table edited into an invalid state are one line
-// each, and nothing is lost.
+// each, and nothing is lost; in groups of 2 ranks a diverging run fails alone, and a stop signal ends the sweep
+// with exit 75 (for the Slurm requeue).
 import Foundation
 import Testing
 
@@ -102,6 +103,50 @@ struct SweepTests {
         #expect(svg.contains("test: mean, range shaded") && svg.contains("n·K = 20000"))
         let table = try readText(directory + "/results.md").split(separator: "\n")
         #expect(table.count == 3 + 8 && table.first == "# small", "results.md (title, header, rule, rows): \(table)")
+    }
+
+    @Test("groups of 2 ranks: a run whose loss diverges fails alone and the others train; a stop signal ends the sweep with exit 75")
+    func divergingRunAndStopSignal() async throws {
+        let scratch = try Scratch()
+        try jobText([
+            ("run", ["epochs = 2"]),
+            ("data", ["path = \"\(fashionMNIST)\"", "subset = 1000", "test_subset = 200"]),
+            ("model", ["architecture = \"mlp\"", "hidden = [16]"]),
+            ("optim", ["batch_size = 50"]),
+        ]).write(toFile: scratch.file("base.toml"), atomically: true, encoding: .utf8)
+        func sweep(_ name: String, _ lines: String) throws -> String {
+            let path = scratch.file(name + ".toml")
+            try "job = \"base.toml\"\nname = \"\(name)\"\noutput = \"\(scratch.path)\"\norder = \"as_written\"\n\(lines)\n"
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let diverging = try sweep("lr", "ranks_per_run = 2\n[grid]\n\"optim.lr\" = [0.01, 1e30, 0.02]")
+        let first = try await descent(["sweep", diverging], in: scratch.path, timeLimit: 120, launcher: ["mpirun", "-np", "2"])
+        #expect(first.status == 1 && !first.stderr.contains("MPI_ABORT"), "\(first)")
+        #expect(first.stdout.contains("lr-1e+30 failed: rank ") && first.stdout.contains("2 run(s) trained, 1 failed, 0 already done"), "\(first)")
+        #expect(Set(try resultRows(scratch.file("lr")).map { $0[0] }) == ["lr-0.01", "lr-0.02"])
+
+        // Two long runs in groups of 1; once both have a checkpoint a watcher sends USR1 to every rank, as Slurm
+        // signals every task before a time limit (a watcher process, as in killedAndRerun).
+        let long = try sweep("long", "[set]\n\"run.epochs\" = 100000\n\"checkpoint.every\" = \"5 steps\"\n[grid]\n\"run.seed\" = [0, 1]")
+        let binary = try DescentBinary.require()
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: "/bin/bash")
+        watcher.arguments = ["-c", """
+            for i in $(seq 1 3000); do
+              [ -e '\(scratch.file("long/runs/seed-0/checkpoints/latest"))' ] && [ -e '\(scratch.file("long/runs/seed-1/checkpoints/latest"))' ] && break
+              sleep 0.02
+            done
+            pkill -USR1 -f '^\(binary) sweep \(long)'
+            """]
+        try watcher.runHoldingHDF5Lock()
+        let stopped = try await descent(["sweep", long], in: scratch.path, timeLimit: 120, launcher: ["mpirun", "-np", "2"])
+        watcher.terminate()
+        #expect(stopped.status == 75 && !stopped.signalled, "\(stopped)")
+        #expect(stopped.stdout.contains("0 run(s) trained, 0 failed, 2 stopped by a signal (rerun the sweep to continue), 0 already done"), "\(stopped)")
+        for run in ["seed-0", "seed-1"] {
+            #expect(try readText(scratch.file("long/runs/\(run)/status.json")).contains("\"stopped\""))
+        }
     }
 
     @Test("the same sweep as a Slurm job array gives the same table", .enabled(if: SweepTests.clusterUp))

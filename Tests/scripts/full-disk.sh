@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # full-disk.sh — a run whose checkpoint does not fit on the disk stops with one clear line and a non-zero exit,
-# leaves no partial file, and its previous checkpoint still validates and resumes. The disk is a small tmpfs
-# (needs root and permission to mount; skipped with a note otherwise).
+# leaves no partial file, and its previous checkpoint still validates and resumes; on 2 ranks as well, without
+# hanging. The disk is a small tmpfs (needs root and permission to mount; skipped with a note otherwise).
 set -euo pipefail
 bin="$(realpath "${1:-.build/release/descent}")"
 disk="$(mktemp -d)"
@@ -37,3 +37,18 @@ latest="$disk/full/checkpoints/$(cat "$disk/full/checkpoints/latest")"
 "$bin" inspect "$latest" > /dev/null || { echo "full-disk: FAILED: the previous checkpoint $latest does not validate"; exit 1; }
 grep -q '"failed"' "$disk/full/status.json" || { echo "full-disk: FAILED: status.json does not say failed"; exit 1; }
 echo "full-disk: ok: $(cat "$disk/err.log"); $latest still validates"
+
+# The same on 2 ranks, where each rank writes its part of the checkpoint through MPI-IO: the rank whose write
+# fails must end the job (the other is inside a collective HDF5 call), not leave it hanging.
+rm -rf "$disk/full"
+source "$(dirname "$0")/../../scripts/env.sh"
+status=0
+timeout 120 mpirun -np 2 "$bin" train "$disk/job.toml" --quiet > "$disk/out.log" 2> "$disk/err.log" || status=$?
+[[ $status != 124 ]] || { cat "$disk/err.log"; echo "full-disk: FAILED: 2 ranks: the job hung (killed after 120 s)"; exit 1; }
+[[ $status != 0 ]] || { echo "full-disk: FAILED: 2 ranks: the run succeeded on a full disk"; exit 1; }
+grep -q '^descent: rank [01]: .*disk full' "$disk/err.log" || { cat "$disk/out.log" "$disk/err.log"; echo "full-disk: FAILED: 2 ranks: no line from the failing rank saying the disk is full"; exit 1; }
+ls -a "$disk/full/checkpoints" | grep -q '\.tmp$' && { echo "full-disk: FAILED: 2 ranks: a partial checkpoint was left"; exit 1; }
+latest="$disk/full/checkpoints/$(cat "$disk/full/checkpoints/latest")"
+"$bin" inspect "$latest" > /dev/null || { echo "full-disk: FAILED: 2 ranks: the previous checkpoint $latest does not validate"; exit 1; }
+grep -q '"failed"' "$disk/full/status.json" || { echo "full-disk: FAILED: 2 ranks: status.json does not say failed"; exit 1; }
+echo "full-disk: ok on 2 ranks: $(grep '^descent: rank' "$disk/err.log" | head -1); $latest still validates"
