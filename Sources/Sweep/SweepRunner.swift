@@ -61,7 +61,16 @@ public final class SweepRunner {
                 let done = ResultsTable.ids(spec.directory + "/results.csv")
                 for i in mine where !isFinished(spec.runs[i], done: done) {
                     let fd = open(claims + "/\(spec.runs[i].id)@\(attempt)", O_CREAT | O_EXCL | O_WRONLY, 0o644)
-                    if fd >= 0 { close(fd); pick = i; break }
+                    guard fd >= 0 else { continue }
+                    close(fd)
+                    // Another `descent sweep` of this file (a resubmitted array, say) may be training it now.
+                    if let holder = RunLock.holder(spec.runs[i].job.runDirectory) {
+                        print("descent sweep: group \(groupIndex): \(spec.runs[i].id) is being trained by another process (\(holder)); left to it")
+                        fflush(nil)
+                        continue
+                    }
+                    pick = i
+                    break
                 }
             }
             var wire = Int64(pick)

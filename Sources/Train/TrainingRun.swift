@@ -172,6 +172,8 @@ public final class TrainingRun {
 
         // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint.
         let directory = try world.agreeing { try RunDirectory(path: job.runDirectory) }
+        let lock = try RunLock.acquire(directory.path, world: world)   // one process per run directory
+        defer { lock.release() }
         let checkpointer = Checkpointer(runDirectory: directory.path, keep: job.int("checkpoint.keep"), world: world)
         var history: [EpochMetrics] = []
         var requeues = 0

@@ -263,6 +263,27 @@ struct EndToEndTests {
         #expect(p.stdout.contains("10 predictions; accuracy "), "\(p)")
     }
 
+    @Test("one process per run directory: a second train of a running run stops with one line; once the first is killed, a rerun resumes")
+    func secondTrainOfARunningRun() async throws {
+        let f = try TrainingFixture(epochs: 1_000_000, extra: [("checkpoint", ["every = \"1 epochs\""])])
+        let latest = f.run("tiny") + "/checkpoints/latest"
+        var second: Outcome? = nil
+        let first = try await descent(["train", f.job, "--quiet"], in: f.scratch.path, timeLimit: 60) { process in
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning && Date() < deadline && !exists(latest) { try await Task.sleep(for: .milliseconds(10)) }
+            second = try await descent(["train", f.job], in: f.scratch.path, timeLimit: 30)
+            kill(process.processIdentifier, SIGKILL)
+        }
+        #expect(first.signalled && first.status == SIGKILL, "the first run ended before it was killed: \(first)")
+        let busy = try #require(second)
+        #expect(busy.status == 1, "\(busy)")
+        let ours = busy.stderrLines.filter { $0.hasPrefix("descent:") }
+        #expect(ours.count == 1 && ours[0].contains(f.run("tiny") + ": another descent process is training this run (pid "), "\(busy)")
+        // The kernel dropped the killed process's lock: the next run resumes.
+        let rerun = try await descent(["train", f.job, "--set", "run.epochs=3"], in: f.scratch.path, timeLimit: 60)
+        #expect(rerun.succeeded && rerun.stdout.contains("resuming from "), "\(rerun)")
+    }
+
     @Test("a run started over an earlier one removes its results first: killed, it leaves no final.h5")
     func rerunRemovesEarlierResults() async throws {
         let f = try TrainingFixture()
