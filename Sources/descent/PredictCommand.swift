@@ -34,6 +34,9 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         try failing {
             let saved = try ModelFile.load(model)
+            guard saved.model.outputShape.count == 1 else {   // [K, H, W]: a class per pixel
+                throw CommandError("\(model): a segmentation model (output \(saved.model.outputShape)), which predicts a class per pixel, not per sample; HINT: descent glass segment \(model) IMAGE.tif")
+            }
             let samples = try PredictCommand.readSamples(data, labels: labels)
             guard samples.shape == saved.model.inputShape else {
                 throw CommandError("\(data): samples of shape \(samples.shape), but the model in \(model) takes \(saved.model.inputShape)")

@@ -114,7 +114,8 @@ struct SubmitCommand: ParsableCommand {
     private func render(_ job: Job, name: String, log: String, command: String, directives: [String]) throws -> String {
         let templatePath = template ?? packageFile("slurm/\(job.string("slurm.launcher")).sbatch")
         guard let text = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
-            throw CommandError("\(templatePath): cannot read the batch-script template")
+            throw CommandError(template != nil ? "\(templatePath): cannot read the batch-script template"
+                : "\(templatePath): cannot read the batch-script template (looked in the current directory and in the folders above the descent executable, \(URL(fileURLWithPath: executablePath()).deletingLastPathComponent().path)); HINT: --template PATH (the repository's slurm/*.sbatch)")
         }
         var extra = directives
         if let p = job.optionalString("slurm.partition") { extra.append("#SBATCH --partition=\(p)") }

@@ -135,6 +135,8 @@ struct GlassTests {
              "img/wide.tif: 2048 columns, but \(model) was trained on tiles of 1024-column images (--any-width segments it anyway)"),
             ("tiles of two widths", ["glass", "tiles", "img/glass-0.tif", "img/wide.tif", "--out", "bad/t.h5", "--tile", "32"], [],
              "img/wide.tif: 2048 columns, but img/glass-0.tif has 1024"),
+            ("predict with a segmentation model", ["predict", model, "--data", "tiles/test.h5", "--out", "bad/p.csv"], [],
+             "a segmentation model (output [6, "),
             ("strip unreadable mid-band", ["glass", "segment", model, "img/damaged.tif", "--out", "bad"] + segmentOptions, mpirun(2),
              "descent: rank 1: img/damaged.tif: strip 6 is truncated or damaged"),
         ]
