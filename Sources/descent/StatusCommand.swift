@@ -11,7 +11,7 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show a run's state (running, pending, requeued n times, stopped, finished, failed), its last epoch and metrics.",
-        discussion: "Reads RUN_DIR/status.json, metrics.csv and checkpoints/; for a run submitted with descent submit, asks squeue (and sacct) about its Slurm job."
+        discussion: "Reads RUN_DIR/status.json, metrics.csv and checkpoints/; for a run submitted with descent submit, asks squeue (and sacct) about its Slurm job. A run that status.json calls running is shown with the process that holds its run directory's lock, or as killed when none does. Exit status 1 when the run failed, else 0."
     )
 
     @Argument(help: "A run directory (runs/<name>).")
@@ -39,6 +39,11 @@ struct StatusCommand: ParsableCommand {
                     state = "\(state) (Slurm: \(final))"   // the job ended without the run saying so: killed
                 }
             }
+            // The training process holds the run directory's lock; the kernel drops it however the process ends.
+            if state == "running" && FileManager.default.fileExists(atPath: runDirectory + "/.lock") {
+                state = RunLock.holder(runDirectory).map { "running (\($0))" }
+                    ?? "killed: status.json says running, but no process holds the run (run the same command to resume)"
+            }
             let checkpoints = Checkpointer.checkpoints(in: runDirectory + "/checkpoints")
             let requeues = checkpoints.first.flatMap { try? CheckpointFile.read($0.path).state.requeueCount } ?? 0
             print("\(runDirectory): \(state)\(requeues > 0 ? ", requeued \(requeues) time(s)" : "")\(jobID.map { ", Slurm job \($0)" } ?? "")")
@@ -48,6 +53,7 @@ struct StatusCommand: ParsableCommand {
                       + (last.trainError.map { ", train error \($0)" } ?? ""))
             }
             if let newest = checkpoints.first { print("  newest checkpoint: \(newest.path) (\(checkpoints.count) kept)") }
+            if state.hasPrefix("failed") { throw ExitCode(1) }
         }
     }
 }

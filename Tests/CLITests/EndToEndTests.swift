@@ -263,17 +263,22 @@ struct EndToEndTests {
         #expect(p.stdout.contains("10 predictions; accuracy "), "\(p)")
     }
 
-    @Test("one process per run directory: a second train of a running run stops with one line; once the first is killed, a rerun resumes")
+    @Test("one process per run directory: a second train of a running run stops with one line; status tells running from killed; a rerun resumes")
     func secondTrainOfARunningRun() async throws {
         let f = try TrainingFixture(epochs: 1_000_000, extra: [("checkpoint", ["every = \"1 epochs\""])])
         let latest = f.run("tiny") + "/checkpoints/latest"
-        var second: Outcome? = nil
+        var second: Outcome? = nil, whileRunning: Outcome? = nil
         let first = try await descent(["train", f.job, "--quiet"], in: f.scratch.path, timeLimit: 60) { process in
             let deadline = Date().addingTimeInterval(30)
             while process.isRunning && Date() < deadline && !exists(latest) { try await Task.sleep(for: .milliseconds(10)) }
             second = try await descent(["train", f.job], in: f.scratch.path, timeLimit: 30)
+            whileRunning = try await descent(["status", f.run("tiny")], in: f.scratch.path)
             kill(process.processIdentifier, SIGKILL)
         }
+        let running = try #require(whileRunning)
+        #expect(running.status == 0 && running.stdout.contains(": running (pid "), "\(running)")
+        let afterKill = try await descent(["status", f.run("tiny")], in: f.scratch.path)
+        #expect(afterKill.stdout.contains(": killed: status.json says running, but no process holds the run"), "\(afterKill)")
         #expect(first.signalled && first.status == SIGKILL, "the first run ended before it was killed: \(first)")
         let busy = try #require(second)
         #expect(busy.status == 1, "\(busy)")

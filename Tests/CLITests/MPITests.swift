@@ -202,6 +202,8 @@ struct MPITests {
         let status = try readText(scratch.file("nan/status.json"))
         #expect(status.contains("\"failed\"") && status.contains("the training loss is"), "status.json: \(status)")
         #expect(!exists(scratch.file("nan/final.h5")))
+        let shown = try await descent(["status", scratch.file("nan")], in: scratch.path)
+        #expect(shown.status == 1 && shown.stdout.contains(": failed"), "descent status of a failed run: \(shown)")
     }
 
     /// Per-rank BatchNorm statistics (run.sync_batchnorm = false) differ between the ranks inside an epoch.
