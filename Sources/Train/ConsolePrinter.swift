@@ -59,7 +59,7 @@ public final class ConsolePrinter {
     public func epoch(_ m: EpochMetrics, of epochs: Int, elapsed: Double) {
         epochsSeen += 1
         guard !quiet else { return }
-        let perEpoch = elapsed / Double(max(m.epoch, 1))
+        let perEpoch = elapsed / Double(max(epochsSeen, 1))   // epochs of this process (a resumed run has fewer)
         let eta = perEpoch * Double(epochs - m.epoch)
         // The training set's own evaluation when there is one, otherwise the running means over the batches.
         let train = m.trainLoss.map { "train loss \(fixed($0, 4)) err \(percent(m.trainError ?? .nan))" }

@@ -126,10 +126,12 @@ public final class Trainer {
             if position.stepInEpoch == 0 { epochSums = Sums() }   // else resumed mid-epoch: restored with the position
             phaseSeconds = PhaseSeconds()
             let start = monotonicSeconds()
+            var samplesTrained = 0   // by this process: a run resumed mid-epoch trains only the rest of it
             // A stop asked for during the last evaluation (or before the run) ends it before the epoch's first step.
             if position.stepInEpoch < plan.steps && sync.communicator.agree(shouldStop() ? 1 : 0) == 1 { return .stopped }
             while position.stepInEpoch < plan.steps {
                 let lossProblem = try trainStep(plan, position.stepInEpoch, &epochSums)
+                samplesTrained += plan.globalBatch(position.stepInEpoch).count
                 position.stepInEpoch += 1
                 position.globalStep += 1
                 let stop = try agreeAfterStep(lossProblem)
@@ -157,7 +159,7 @@ public final class Trainer {
                 batchLoss: running.samples > 0 ? running.meanLoss : nil, batchError: running.samples > 0 ? running.error : nil,
                 trainLoss: trainSums.meanLoss, trainError: trainSums.error, trainMeasured: settings.evaluateTrainingSet,
                 testLoss: testSums.meanLoss, testError: testSums.error,
-                seconds: seconds, samplesPerSecond: Double(train.count) / max(seconds, 1e-9))
+                seconds: seconds, samplesPerSecond: Double(samplesTrained) / max(seconds, 1e-9))
             try onEpoch(metrics)
             if settings.stopAtZeroTrainError && trainSums.correct == trainSums.count { return .reachedZeroTrainError }
             try afterEpoch()
