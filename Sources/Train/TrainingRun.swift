@@ -94,6 +94,18 @@ public final class TrainingRun {
         return c
     }
 
+    /// The job keys whose values differ from those the checkpoint was written with (a new learning rate or more
+    /// epochs may continue a run; the keys that may not are refused by checkCompatible), as one line, or nil.
+    func changedSettings(since c: CheckpointContents) -> String? {
+        guard let stored = try? Job(text: c.job, source: "checkpoint") else { return nil }
+        let show = { (v: JobValue?) in v.map { "\($0)" } ?? "unset" }
+        let changed = Set(stored.values.keys).union(job.values.keys).sorted()
+            .filter { !$0.hasPrefix("slurm.") && !["run.name", "run.output"].contains($0) && stored.values[$0] != job.values[$0] }
+            .map { "\($0) \(show(stored.values[$0])) → \(show(job.values[$0]))" }
+        guard !changed.isEmpty else { return nil }
+        return "resuming with settings changed since the checkpoint: \(changed.joined(separator: ", ")) (job.toml holds the new values; the metrics rows before the resume were trained with the old ones)"
+    }
+
     /// Each rank writes its sharded slice of the flat vectors.
     func writeShare(_ sync: GradientSync) -> WriteShare {
         WriteShare(communicator: world, parameters: sync.checkpointRange)
@@ -196,6 +208,7 @@ public final class TrainingRun {
         if let warning = threads.oversubscription { printer.note(warning) }
         if let (path, c) = resumed {
             printer.note("resuming from \(path): epoch \(c.state.epoch), step \(c.state.stepInEpoch) of it (global step \(c.state.globalStep)), written by \(c.state.worldSize) rank(s)")
+            if let changes = changedSettings(since: c) { printer.note("descent: \(changes)") }
         }
 
         // 3. Train; rank 0 writes one metrics row per epoch.

@@ -287,6 +287,7 @@ struct EndToEndTests {
         // The kernel dropped the killed process's lock: the next run resumes.
         let rerun = try await descent(["train", f.job, "--set", "run.epochs=3"], in: f.scratch.path, timeLimit: 60)
         #expect(rerun.succeeded && rerun.stdout.contains("resuming from "), "\(rerun)")
+        #expect(rerun.stdout.contains("resuming with settings changed since the checkpoint: run.epochs 1000000 → 3 ("), "\(rerun)")
     }
 
     @Test("a run started over an earlier one removes its results first: killed, it leaves no final.h5")
