@@ -10,9 +10,11 @@ public struct TIFFError: Error, CustomStringConvertible {
     init(_ path: String, _ problem: String) { description = "\(path): \(problem)" }
 }
 
-/// Writes an image of `width` × `height` 8-bit pixels, strip after strip.
+/// Writes an image of `width` × `height` 8-bit pixels, strip after strip, to `path`.tmp, renamed to `path` when
+/// every strip is written: an interrupted writer never leaves a truncated image under the image's name.
 public final class TIFFStripWriter {
     public let path: String
+    private let temporary: String
     public let width: Int, height: Int, rowsPerStrip: Int
     private var tiff: OpaquePointer?
     private var nextStrip = 0
@@ -21,8 +23,9 @@ public final class TIFFStripWriter {
         guard width > 0, height > 0, rowsPerStrip > 0 else { throw TIFFError(path, "width, height and rows per strip must be ≥ 1") }
         shim_TIFFQuiet()
         self.path = path; self.width = width; self.height = height; self.rowsPerStrip = rowsPerStrip
+        temporary = path + ".tmp"
         let big = width * height > (1 << 31)   // classic TIFF offsets are 32-bit
-        guard let t = TIFFOpen(path, big ? "w8" : "w") else { throw TIFFError(path, "cannot be created (\(String(cString: strerror(errno))))") }
+        guard let t = TIFFOpen(temporary, big ? "w8" : "w") else { throw TIFFError(path, "cannot be created (\(String(cString: strerror(errno))))") }
         tiff = t
         _ = shim_TIFFSetFieldU32(t, UInt32(TIFFTAG_IMAGEWIDTH), UInt32(width))
         _ = shim_TIFFSetFieldU32(t, UInt32(TIFFTAG_IMAGELENGTH), UInt32(height))
@@ -34,7 +37,11 @@ public final class TIFFStripWriter {
         _ = shim_TIFFSetFieldU32(t, UInt32(TIFFTAG_ROWSPERSTRIP), UInt32(rowsPerStrip))
     }
 
-    deinit { if let tiff { TIFFClose(tiff) } }
+    deinit {
+        guard let tiff else { return }
+        TIFFClose(tiff)
+        unlink(temporary)
+    }
 
     public var strips: Int { (height + rowsPerStrip - 1) / rowsPerStrip }
 
@@ -53,8 +60,12 @@ public final class TIFFStripWriter {
     public func close() throws {
         guard let t = tiff else { return }
         tiff = nil
-        guard nextStrip == strips else { TIFFClose(t); throw TIFFError(path, "closed after \(nextStrip) of \(strips) strips") }
         TIFFClose(t)
+        guard nextStrip == strips else {
+            unlink(temporary)
+            throw TIFFError(path, "closed after \(nextStrip) of \(strips) strips")
+        }
+        guard rename(temporary, path) == 0 else { throw TIFFError(path, "cannot be written (\(String(cString: strerror(errno))))") }
     }
 }
 

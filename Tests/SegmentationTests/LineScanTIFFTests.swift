@@ -1,5 +1,6 @@
 // LineScanTIFFTests.swift — strip-organised 8-bit TIFFs: written strip by strip and read back by any band of
-// rows, byte for byte (raw and deflate); and the files Descent refuses, each with one message naming the file.
+// rows, byte for byte (raw and deflate); a writer that does not finish leaves nothing; and the files Descent
+// refuses, each with one message naming the file.
 import Foundation
 import Testing
 @testable import Segmentation
@@ -39,6 +40,24 @@ struct LineScanTIFFTests {
             let wrong = band.enumerated().contains { i, y in (0..<300).contains { out[i * 300 + $0] != pixel($0, y) } }
             #expect(!wrong, "rows \(band)")
         }
+    }
+
+    @Test("a writer that does not finish leaves nothing under the image's name, nor its temporary file")
+    func unfinishedWriterLeavesNothing() throws {
+        let dir = scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let rows = [UInt8](repeating: 7, count: 100 * 16)
+        do {   // dropped half-way, as when the command fails on a later image
+            let w = try TIFFStripWriter(path: dir + "/dropped.tif", width: 100, height: 64, rowsPerStrip: 16)
+            try rows.withUnsafeBufferPointer { try w.append($0.baseAddress!) }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/dropped.tif"))
+        }
+        let w = try TIFFStripWriter(path: dir + "/short.tif", width: 100, height: 64, rowsPerStrip: 16)
+        try rows.withUnsafeBufferPointer { try w.append($0.baseAddress!) }
+        #expect(throws: TIFFError.self) { try w.close() }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+        try writeImage(dir + "/whole.tif", width: 100, height: 64, rowsPerStrip: 16)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["whole.tif"])
     }
 
     @Test("refused with one message naming the file", arguments: ["missing", "directory", "not tiff", "truncated", "header only", "rows"])
