@@ -206,6 +206,8 @@ public final class SampleFileReader {
             throw fail("/images is \(HDF5Library.describe(dataset: images)), expected a 4-D uint8 dataset (N×C×H×W)")
         }
         guard dims.allSatisfy({ $0 > 0 }) else { throw fail("/images has an empty dimension: \(dims)") }
+        try checkPlausible(dims, fail)
+        try checkStored(images, "images", bytes: dims.reduce(1, *), fail)
 
         let labels = try readLabels(file, count: dims[0], fail)
         if let i = labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) {
@@ -221,10 +223,43 @@ public final class SampleFileReader {
                 let found = HDF5Library.dimensions(masks).map(String.init).joined(separator: "×")
                 throw fail("/masks is \(HDF5Library.describe(dataset: masks)) of \(found), expected uint8 \(dims[0])×\(dims[2])×\(dims[3]) (one class per pixel of each image)")
             }
+            try checkStored(masks, "masks", bytes: dims[0] * dims[2] * dims[3], fail)
         }
         done = true
         return Opened(file: file, images: images, masks: masks, count: dims[0], shape: Array(dims[1...]), classes: classes,
                       origin: origin, labels: labels, imageWidth: imageWidth)
+    }
+
+    /// The bounds of a plausible sample file, as IDX has them: sides of 1...65536, at most 1024 channels, at most
+    /// a terabyte of pixels. A larger header is damaged or hostile, and is refused before anything is sized by it.
+    static let maxSide = 65_536, maxChannels = 1024, maxBytes = 1 << 40
+
+    /// Throws unless the N×C×H×W of /images lies within the bounds.
+    private static func checkPlausible(_ dims: [Int], _ fail: (String) -> DataError) throws {
+        let (n, c, h, w) = (dims[0], dims[1], dims[2], dims[3])
+        guard h <= maxSide, w <= maxSide else {
+            throw fail("/images holds images of \(h)×\(w), which is not plausible (each side must be 1...\(maxSide))")
+        }
+        guard c <= maxChannels else {
+            throw fail("/images holds images of \(c) channels, which is not plausible (at most \(maxChannels))")
+        }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: c * h * w)   // c·h·w ≤ 2^42
+        guard !overflow, bytes <= maxBytes else {
+            throw fail("/images declares \(n) images of \(c)×\(h)×\(w), which is not plausible (over a terabyte)")
+        }
+    }
+
+    /// Throws unless `dataset` stores the `bytes` it declares, when it is stored as is: a header that declares more
+    /// samples than the file holds is refused before memory is sized by it. (A compressed dataset stores fewer
+    /// bytes than it holds; a read finds its truncation.)
+    private static func checkStored(_ dataset: hid_t, _ name: String, bytes: Int, _ fail: (String) -> DataError) throws {
+        let properties = H5Dget_create_plist(dataset)
+        defer { H5Pclose(properties) }
+        guard H5Pget_nfilters(properties) == 0 else { return }
+        let stored = Int(clamping: H5Dget_storage_size(dataset))
+        guard stored >= bytes else {
+            throw fail("/\(name) declares \(bytes) bytes but the file stores \(stored) of them (truncated, or never written)")
+        }
     }
 
     /// /labels: 1-D, integer, one per image; converted to int32 by HDF5Library.
@@ -233,13 +268,14 @@ public final class SampleFileReader {
         guard dataset >= 0 else { throw fail("/labels is not a dataset") }
         defer { H5Dclose(dataset) }
         let type = H5Dget_type(dataset)
+        defer { H5Tclose(type) }
         let isInteger = H5Tget_class(type) == H5T_INTEGER
-        H5Tclose(type)
         let dims = HDF5Library.dimensions(dataset)
         guard dims.count == 1, isInteger else {
             throw fail("/labels is \(HDF5Library.describe(dataset: dataset)), expected a 1-D int32 dataset")
         }
         guard dims[0] == count else { throw fail("/labels has \(dims[0]) labels but /images has \(count) images") }
+        try checkStored(dataset, "labels", bytes: count * H5Tget_size(type), fail)
         return try [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
             guard H5Dread(dataset, shim_H5T_NATIVE_INT32(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(),
                           buffer.baseAddress) >= 0 else { throw fail("cannot read /labels") }
