@@ -118,6 +118,7 @@ public final class TrainingRun {
         let batch = job.int("optim.batch_size")
         let model = try spec.build(input: train.shape, classes: train.classes,
                                    maxBatch: max(batch, min(job.int("eval.batch_size"), max(test.count, train.count))))
+        try checkOutput(of: model, fits: train, loss: job.string("optim.loss"))
         model.initialize(seed: UInt64(job.int("run.seed")), spec.initializer, gain: spec.gain)
         if job.bool("run.sync_batchnorm") { BatchNormSync.install(in: model, over: world) }
         var settings = Trainer.Settings(epochs: job.int("run.epochs"), batchSize: batch, seed: UInt64(job.int("run.seed")),
@@ -136,6 +137,24 @@ public final class TrainingRun {
         let trainer = Trainer(settings: settings, model: model, loss: job.loss(), sgd: sgd,
                               learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test, sync: sync)
         return (trainer, sync)
+    }
+
+    /// The model's output must be what the training labels are: [classes] per sample, or [classes, H, W] for
+    /// masks of H×W (a label per pixel). Anything else would overrun the labels buffer (sized by the output), leave
+    /// it uninitialised, or hand the loss a label beyond its outputs. (The test split's classes are among the
+    /// training split's, and both have masks or neither: Preprocessing checks it.)
+    static func checkOutput(of model: Model, fits train: PreparedSplit, loss: String) throws {
+        let perPixel = train.labelsPerPixel, output = model.outputShape
+        let expected = perPixel ? [train.classes] + train.shape.dropFirst() : [train.classes]
+        let labels = perPixel ? "masks of \(train.shape[1])×\(train.shape[2]) in \(train.classes) classes (a label per pixel)"
+            : "one label per sample in \(train.classes) classes\(train.source.hasSuffix(".h5") ? " (no /masks)" : "")"
+        guard output == expected else {
+            let hint = perPixel && output.count == 1 ? " (such as architecture = \"unet\")" : ""
+            throw ModelError("model: its output is \(output) per sample, but \(train.source) has \(labels): it needs a model whose output is \(expected)\(hint)")
+        }
+        if perPixel && loss == "hinge" {
+            throw JobError("optim.loss = \"hinge\" is for one label per sample, but \(train.source) has \(labels)")
+        }
     }
 
     @discardableResult

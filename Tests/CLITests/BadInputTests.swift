@@ -85,6 +85,22 @@ private func damagedCIFAR(_ s: Scratch, _ damage: (String) throws -> Void) throw
     return ["train", try writeJob(s, jobText(tables(s, data: dir, set: "cifar10")))]
 }
 
+/// What one split of a sample-file data set holds: its classes and whether it has masks.
+private typealias Split = (classes: Int, masks: Bool)
+
+/// `descent train` on scratch/h5/train.h5 and test.h5 (16 and 8 samples of 8×8) with `model` (and `optim`)
+/// lines; returns the command and the two paths.
+private func sampleFiles(_ s: Scratch, train: Split, test: Split, model: [String], optim: [String] = [])
+    throws -> (arguments: [String], train: String, test: String) {
+    let dir = try s.directory("h5")
+    try writeSampleFile(dir + "/train.h5", classes: train.classes, masks: train.masks)
+    try writeSampleFile(dir + "/test.h5", count: 8, classes: test.classes, masks: test.masks)
+    var t = setting(tables(s, data: dir, set: "hdf5"), "model", "architecture = \"mlp\"")
+    for line in model { t = setting(t, "model", line) }
+    for line in optim { t = setting(t, "optim", line) }
+    return (["train", try writeJob(s, jobText(t))], dir + "/train.h5", dir + "/test.h5")
+}
+
 /// Trains the small job to completion (runs/bad) and returns the path of its final.h5.
 private func trainedModel(_ s: Scratch) async throws -> String {
     let (path, _) = try job(s) { $0 }
@@ -195,6 +211,41 @@ let badInputs: [BadInput] = [
         let file = s.file("data/\(IDXName.testImages).gz")
         let args = try damagedData(s) { _ in try writeGzip(file, idxImages(learnableImages(count: 20, side: 10))) }
         return (args, ["holds [1, 12, 12] samples but", file, "holds [1, 10, 10]"])
+    },
+    BadInput("HDF5 test split with more classes than the training split") { s in
+        let f = try sampleFiles(s, train: (10, false), test: (12, false), model: [])
+        return (f.arguments, [f.test, "has 12 classes but", f.train, "has only 10"])
+    },
+    BadInput("HDF5 training split with masks, test split without") { s in
+        let f = try sampleFiles(s, train: (3, true), test: (3, false), model: ["architecture = \"unet\"", "depth = 1", "channels = 2"])
+        return (f.arguments, [f.train + " has /masks", f.test + " has none"])
+    },
+    BadInput("HDF5 test split with masks, training split without") { s in
+        let f = try sampleFiles(s, train: (3, false), test: (3, true), model: [])
+        return (f.arguments, [f.test + " has /masks", f.train + " has none"])
+    },
+    BadInput("HDF5 masks with a classifier model") { s in
+        let f = try sampleFiles(s, train: (3, true), test: (3, true), model: [])
+        return (f.arguments, ["model: its output is [3] per sample", f.train, "masks of 8×8 in 3 classes", "[3, 8, 8]"])
+    },
+    BadInput("HDF5 without masks with a segmentation model") { s in
+        let f = try sampleFiles(s, train: (3, false), test: (3, false), model: ["architecture = \"unet\"", "depth = 1", "channels = 2"])
+        return (f.arguments, ["model: its output is [3, 8, 8] per sample", f.train, "one label per sample", "needs a model whose output is [3]"])
+    },
+    BadInput("HDF5 masks of another size than the model's output") { s in
+        let f = try sampleFiles(s, train: (3, true), test: (3, true), model: [
+            "architecture = \"layers\"", "layers = [{ type = \"conv2d\", out = 3, kernel = 1 }, { type = \"maxpool\", kernel = 2 }]"])
+        return (f.arguments, ["model: its output is [3, 4, 4] per sample", f.train, "masks of 8×8", "[3, 8, 8]"])
+    },
+    BadInput("model with fewer outputs than the data's classes") { s in
+        let f = try sampleFiles(s, train: (10, false), test: (10, false), model: [
+            "architecture = \"layers\"", "layers = [{ type = \"flatten\" }, { type = \"dense\", out = 5 }]"])
+        return (f.arguments, ["model: its output is [5] per sample", f.train, "10 classes", "[10]"])
+    },
+    BadInput("hinge loss with segmentation masks") { s in
+        let f = try sampleFiles(s, train: (3, true), test: (3, true), model: ["architecture = \"unet\"", "depth = 1", "channels = 2"],
+                                optim: ["loss = \"hinge\""])
+        return (f.arguments, ["optim.loss = \"hinge\" is for one label per sample", f.train])
     },
     BadInput("data.subset larger than the training set") { s in
         let (path, _) = try job(s) { setting($0, "data", "subset = 5000") }
