@@ -164,6 +164,7 @@ public final class TrainingRun {
         let spec = try job.modelSpec()
         _ = try job.sgd()   // an optimiser error stops the run before the data loads
         let every = try job.checkpointEvery()
+        let ranksPerNode = try positiveSetting("DESCENT_RANKS_PER_NODE"), bucketFloats = try positiveSetting("DESCENT_BUCKET_FLOATS")
         let threads = configureThreads()
         let (train, test) = try world.agreeing { try TrainingRun.loadData(job) }
         if let weights = job.doubles("optim.class_weights") {
@@ -180,8 +181,7 @@ public final class TrainingRun {
             fault = parsed
         }
         let (trainer, sync) = try TrainingRun.trainer(job, train: train, test: test, world: world, checkSyncEvery: checkSyncEvery,
-                                                      injectedFault: fault, ranksPerNode: environment["DESCENT_RANKS_PER_NODE"].flatMap { Int($0) },
-                                                      bucketFloats: environment["DESCENT_BUCKET_FLOATS"].flatMap { Int($0) })
+                                                      injectedFault: fault, ranksPerNode: ranksPerNode, bucketFloats: bucketFloats)
         defer { sync.release() }   // after the model's last use (the shared window holds its parameters)
         let model = trainer.model, batch = trainer.settings.batchSize, steps = trainer.stepsPerEpoch
 
@@ -274,6 +274,13 @@ public final class TrainingRun {
         let plots = world.isRoot ? (try? RunReport.write(runDirectory: directory.path)) ?? [] : []
         printer.finish(outcome: outcome, last: last, directory: directory.path, plots: plots, seconds: monotonicSeconds() - started)
         return Result(outcome: outcome, runDirectory: directory.path, last: last, parameterCount: model.parameterCount)
+    }
+
+    /// The environment variable `name` as a whole number ≥ 1, nil when it is not set.
+    private func positiveSetting(_ name: String) throws -> Int? {
+        guard let text = environment[name] else { return nil }
+        guard let n = Int(text), n >= 1 else { throw JobError("\(name)='\(text)': expected a whole number ≥ 1") }
+        return n
     }
 
     /// Sets OpenBLAS's thread count for this rank (ThreadPlan) and returns the plan.

@@ -10,9 +10,13 @@ import Testing
 /// with the fragments its one error line must contain.
 struct BadInput: Sendable, CustomTestStringConvertible {
     let name: String
+    /// Variables added to the command's environment.
+    let environment: [String: String]
     let make: @Sendable (Scratch) async throws -> (arguments: [String], mentions: [String])
-    init(_ name: String, _ make: @escaping @Sendable (Scratch) async throws -> (arguments: [String], mentions: [String])) {
+    init(_ name: String, environment: [String: String] = [:],
+         _ make: @escaping @Sendable (Scratch) async throws -> (arguments: [String], mentions: [String])) {
         self.name = name
+        self.environment = environment
         self.make = make
     }
     var testDescription: String { name }
@@ -326,6 +330,20 @@ let badInputs: [BadInput] = [
         return (["train", s.file("job.toml"), "--set", "optim.lr=-1"], ["--set optim.lr=-1: 'optim.lr' must be number > 0.0, got -1.0"])
     },
 
+    // Environment.
+    BadInput("DESCENT_RANKS_PER_NODE=0 with shared gradients", environment: ["DESCENT_RANKS_PER_NODE": "0"]) { s in
+        let (path, _) = try job(s) { setting($0, "run", "gradient_reduction = \"shared\"") }
+        return (["train", path], ["DESCENT_RANKS_PER_NODE='0': expected a whole number ≥ 1"])
+    },
+    BadInput("DESCENT_RANKS_PER_NODE that is not a number", environment: ["DESCENT_RANKS_PER_NODE": "two"]) { s in
+        let (path, _) = try job(s) { $0 }
+        return (["train", path], ["DESCENT_RANKS_PER_NODE='two': expected a whole number ≥ 1"])
+    },
+    BadInput("DESCENT_BUCKET_FLOATS that is negative", environment: ["DESCENT_BUCKET_FLOATS": "-5"]) { s in
+        let (path, _) = try job(s) { $0 }
+        return (["train", path], ["DESCENT_BUCKET_FLOATS='-5': expected a whole number ≥ 1"])
+    },
+
     // predict.
     BadInput("predict with a missing checkpoint") { s in
         _ = try smallData(s)
@@ -407,7 +425,7 @@ struct BadInputTests {
         let scratch = try Scratch()
         let (arguments, mentions) = try await c.make(scratch)
         let before = scratch.snapshot()
-        let outcome = try await descent(arguments, in: scratch.path, timeLimit: 30)
+        let outcome = try await descent(arguments, in: scratch.path, timeLimit: 30, environment: c.environment)
 
         #expect(!outcome.timedOut, "hung: \(outcome)")
         #expect(!outcome.signalled, "crashed: \(outcome)")
