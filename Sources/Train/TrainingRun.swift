@@ -117,7 +117,8 @@ public final class TrainingRun {
         let sgd = try job.sgd()
         let batch = job.int("optim.batch_size")
         let model = try spec.build(input: train.shape, classes: train.classes,
-                                   maxBatch: max(batch, min(job.int("eval.batch_size"), max(test.count, train.count))))
+                                   maxBatch: maxBatch(batch: batch, evalBatch: job.int("eval.batch_size"), train: train.count,
+                                                      test: test.count, ranks: world.size))
         try checkOutput(of: model, fits: train, loss: job.string("optim.loss"))
         model.initialize(seed: UInt64(job.int("run.seed")), spec.initializer, gain: spec.gain)
         if job.bool("run.sync_batchnorm") { BatchNormSync.install(in: model, over: world) }
@@ -137,6 +138,13 @@ public final class TrainingRun {
         let trainer = Trainer(settings: settings, model: model, loss: job.loss(), sgd: sgd,
                               learningRate: try job.learningRate(stepsPerEpoch: steps), train: train, test: test, sync: sync)
         return (trainer, sync)
+    }
+
+    /// The most samples one rank holds at once, what its buffers are sized for: its share of a training batch (a
+    /// batch never holds more than the training set) or one chunk of its share of an evaluation pass.
+    public static func maxBatch(batch: Int, evalBatch: Int, train: Int, test: Int, ranks: Int) -> Int {
+        func largestShare(_ n: Int) -> Int { n / ranks + (n % ranks == 0 ? 0 : 1) }   // of EpochPlan.contiguousShare
+        return max(largestShare(min(batch, train)), min(evalBatch, largestShare(max(test, train))), 1)
     }
 
     /// The model's output must be what the training labels are: [classes] per sample, or [classes, H, W] for
