@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Report", dependencies: []),
         .target(name: "Slurm", dependencies: []),
         .target(name: "Segmentation", dependencies: ["CTIFF", "CZlib", "Tensor", "Data", "HDF5", "CHDF5", "Distributed", "Layers"]),
-        .target(name: "Sweep", dependencies: ["Train", "Job", "Report", "Checkpoint", "Distributed", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "Sweep", dependencies: ["Train", "Data", "Job", "Report", "Checkpoint", "Distributed", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint", "Distributed"]),
 
         // The command-line tool.

@@ -152,13 +152,25 @@ public final class SampleFileReader {
         }
     }
 
+    /// The per-sample shape [C, H, W] and the classes of the sample file `path`, from its header alone (its
+    /// labels are neither read nor checked).
+    public static func header(_ path: String) throws -> (shape: [Int], classes: Int) {
+        try HDF5Library.locked {
+            let o = try open(path, headerOnly: true)
+            if o.masks >= 0 { H5Dclose(o.masks) }
+            H5Dclose(o.images)
+            H5Fclose(o.file)
+            return (o.shape, o.classes)
+        }
+    }
+
     private struct Opened {
         var file: hid_t, images: hid_t, masks: hid_t, count: Int, shape: [Int], classes: Int, origin: String, labels: [Int32]
         var imageWidth: Int?
     }
 
-    /// Opens and validates; on any failure closes what it opened.
-    private static func open(_ path: String) throws -> Opened {
+    /// Opens and validates (all but the labels when `headerOnly`); on any failure closes what it opened.
+    private static func open(_ path: String, headerOnly: Bool = false) throws -> Opened {
         try DataFile.check(path)
         guard H5Fis_hdf5(path) > 0 else { throw DataError(path, "not an HDF5 file") }
         let file = H5Fopen(path, shim_H5F_ACC_RDONLY(), shim_H5P_DEFAULT())
@@ -209,7 +221,7 @@ public final class SampleFileReader {
         try checkPlausible(dims, fail)
         try checkStored(images, "images", bytes: dims.reduce(1, *), fail)
 
-        let labels = try readLabels(file, count: dims[0], fail)
+        let labels = headerOnly ? [] : try readLabels(file, count: dims[0], fail)
         if let i = labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) {
             throw fail("label \(labels[i]) of sample \(i) is outside 0..<\(classes)")
         }
