@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Report", dependencies: []),
         .target(name: "Slurm", dependencies: []),
         .target(name: "Segmentation", dependencies: ["CTIFF", "CZlib", "Tensor", "Data", "HDF5", "CHDF5", "Distributed", "Layers"]),
-        .target(name: "Sweep", dependencies: ["Train", "Job", "Report", "Checkpoint", "Distributed", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "Sweep", dependencies: ["Train", "Data", "Job", "Report", "Checkpoint", "Distributed", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Train", dependencies: ["Job", "Data", "Layers", "Optim", "Tensor", "Report", "Checkpoint", "Distributed"]),
 
         // The command-line tool.
@@ -58,8 +58,8 @@ let package = Package(
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"]),
         .testTarget(name: "TrainTests", dependencies: ["Train", "Distributed", "Job", "Data", "Layers", "Optim", "Report", "Checkpoint"]),
         // Runs the built `descent` executable (also under mpirun); CZlib writes gzipped IDX fixtures, Checkpoint
-        // reads the parameters a run saved, Segmentation writes TIFF fixtures, HDF5's lock is held while a test
-        // starts a program (Executable.swift).
-        .testTarget(name: "CLITests", dependencies: ["CZlib", "HDF5", "Checkpoint", "Segmentation"]),
+        // reads the parameters a run saved, Segmentation writes TIFF fixtures, Data writes sample files, HDF5's lock
+        // is held while a test starts a program (Executable.swift).
+        .testTarget(name: "CLITests", dependencies: ["CZlib", "HDF5", "Checkpoint", "Segmentation", "Data"]),
     ]
 )

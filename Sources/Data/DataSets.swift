@@ -55,6 +55,19 @@ public enum DataSets {
         }
     }
 
+    /// The per-sample shape [C, H, W] and the classes of `kind`'s training split, from file headers only (a few
+    /// bytes read): what a sweep sizes its models by before any data is loaded.
+    public static func sampleShape(_ kind: DataSetKind, directory: String?) throws -> (shape: [Int], classes: Int) {
+        let dir = try checkedDirectory(kind, directory)
+        switch kind {
+        case .fashionMNIST, .mnist:
+            let (height, width) = try IDX.imageSize(try idxFile(dir, "train-images-idx3-ubyte"))
+            return ([1, height, width], 10)
+        case .cifar10: return ([3, 32, 32], 10)
+        case .hdf5: return try SampleFileReader.header(dir + "/train.h5")
+        }
+    }
+
     /// Both splits of a Descent sample-file data set, prepared as the options say and read as they are used
     /// (Preprocessing.prepare(trainFile:testFile:)); other kinds are loaded into memory first.
     public static func prepare(_ kind: DataSetKind, directory: String?, _ options: DataOptions) throws -> (train: PreparedSplit, test: PreparedSplit) {

@@ -30,6 +30,14 @@ public enum IDX {
         return (images, count, height, width)
     }
 
+    /// The height and width of an IDX image file's images, from its header alone.
+    public static func imageSize(_ path: String) throws -> (height: Int, width: Int) {
+        let file = try IDXStream(path)
+        defer { file.close() }
+        let dims = try file.header(magic: imagesMagic)
+        return (dims[1], dims[2])
+    }
+
     /// The labels of an IDX label file.
     public static func readLabels(_ path: String) throws -> [Int32] {
         let file = try IDXStream(path)

@@ -372,6 +372,10 @@ public enum Preprocessing {
         guard train.shape == test.shape else {
             throw DataError(message: "\(train.source) holds \(train.shape) samples but \(test.source) holds \(test.shape)")
         }
+        // The model has one output per training class: a test label beyond them has no output to score it.
+        guard test.classes <= train.classes else {
+            throw DataError(message: "\(test.source) has \(test.classes) classes but \(train.source) has only \(train.classes): the test split's classes must be among the training split's")
+        }
         guard o.subset <= train.count else {
             throw DataError(message: "data.subset = \(o.subset) but \(train.source) has only \(train.count) samples")
         }
@@ -393,6 +397,10 @@ public enum Preprocessing {
             Dataset(images: [], labels: r.labels, channels: r.shape[0], height: r.shape[1], width: r.shape[2], classes: r.classes, source: r.path)
         }
         let train = labelsOnly(trainFile), test = labelsOnly(testFile)
+        guard trainFile.hasMasks == testFile.hasMasks else {
+            let (with, without) = trainFile.hasMasks ? (trainFile.path, testFile.path) : (testFile.path, trainFile.path)
+            throw DataError(message: "\(with) has /masks (a class per pixel) but \(without) has none: both splits need them, or neither")
+        }
         let planned = try plan(train: train, test: test, o, pixels: { try trainFile.readAll() })
         func split(_ r: SampleFileReader, _ d: Dataset, _ indices: [Int], _ t: SampleTransform, _ noise: Float) -> PreparedSplit {
             let labels = indices.map { corruptedLabel(d.labels[$0], index: $0, classes: d.classes, probability: noise, seed: o.seed) }

@@ -152,13 +152,25 @@ public final class SampleFileReader {
         }
     }
 
+    /// The per-sample shape [C, H, W] and the classes of the sample file `path`, from its header alone (its
+    /// labels are neither read nor checked).
+    public static func header(_ path: String) throws -> (shape: [Int], classes: Int) {
+        try HDF5Library.locked {
+            let o = try open(path, headerOnly: true)
+            if o.masks >= 0 { H5Dclose(o.masks) }
+            H5Dclose(o.images)
+            H5Fclose(o.file)
+            return (o.shape, o.classes)
+        }
+    }
+
     private struct Opened {
         var file: hid_t, images: hid_t, masks: hid_t, count: Int, shape: [Int], classes: Int, origin: String, labels: [Int32]
         var imageWidth: Int?
     }
 
-    /// Opens and validates; on any failure closes what it opened.
-    private static func open(_ path: String) throws -> Opened {
+    /// Opens and validates (all but the labels when `headerOnly`); on any failure closes what it opened.
+    private static func open(_ path: String, headerOnly: Bool = false) throws -> Opened {
         try DataFile.check(path)
         guard H5Fis_hdf5(path) > 0 else { throw DataError(path, "not an HDF5 file") }
         let file = H5Fopen(path, shim_H5F_ACC_RDONLY(), shim_H5P_DEFAULT())
@@ -206,8 +218,10 @@ public final class SampleFileReader {
             throw fail("/images is \(HDF5Library.describe(dataset: images)), expected a 4-D uint8 dataset (N×C×H×W)")
         }
         guard dims.allSatisfy({ $0 > 0 }) else { throw fail("/images has an empty dimension: \(dims)") }
+        try checkPlausible(dims, fail)
+        try checkStored(images, "images", bytes: dims.reduce(1, *), fail)
 
-        let labels = try readLabels(file, count: dims[0], fail)
+        let labels = headerOnly ? [] : try readLabels(file, count: dims[0], fail)
         if let i = labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) {
             throw fail("label \(labels[i]) of sample \(i) is outside 0..<\(classes)")
         }
@@ -221,10 +235,43 @@ public final class SampleFileReader {
                 let found = HDF5Library.dimensions(masks).map(String.init).joined(separator: "×")
                 throw fail("/masks is \(HDF5Library.describe(dataset: masks)) of \(found), expected uint8 \(dims[0])×\(dims[2])×\(dims[3]) (one class per pixel of each image)")
             }
+            try checkStored(masks, "masks", bytes: dims[0] * dims[2] * dims[3], fail)
         }
         done = true
         return Opened(file: file, images: images, masks: masks, count: dims[0], shape: Array(dims[1...]), classes: classes,
                       origin: origin, labels: labels, imageWidth: imageWidth)
+    }
+
+    /// The bounds of a plausible sample file, as IDX has them: sides of 1...65536, at most 1024 channels, at most
+    /// a terabyte of pixels. A larger header is damaged or hostile, and is refused before anything is sized by it.
+    static let maxSide = 65_536, maxChannels = 1024, maxBytes = 1 << 40
+
+    /// Throws unless the N×C×H×W of /images lies within the bounds.
+    private static func checkPlausible(_ dims: [Int], _ fail: (String) -> DataError) throws {
+        let (n, c, h, w) = (dims[0], dims[1], dims[2], dims[3])
+        guard h <= maxSide, w <= maxSide else {
+            throw fail("/images holds images of \(h)×\(w), which is not plausible (each side must be 1...\(maxSide))")
+        }
+        guard c <= maxChannels else {
+            throw fail("/images holds images of \(c) channels, which is not plausible (at most \(maxChannels))")
+        }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: c * h * w)   // c·h·w ≤ 2^42
+        guard !overflow, bytes <= maxBytes else {
+            throw fail("/images declares \(n) images of \(c)×\(h)×\(w), which is not plausible (over a terabyte)")
+        }
+    }
+
+    /// Throws unless `dataset` stores the `bytes` it declares, when it is stored as is: a header that declares more
+    /// samples than the file holds is refused before memory is sized by it. (A compressed dataset stores fewer
+    /// bytes than it holds; a read finds its truncation.)
+    private static func checkStored(_ dataset: hid_t, _ name: String, bytes: Int, _ fail: (String) -> DataError) throws {
+        let properties = H5Dget_create_plist(dataset)
+        defer { H5Pclose(properties) }
+        guard H5Pget_nfilters(properties) == 0 else { return }
+        let stored = Int(clamping: H5Dget_storage_size(dataset))
+        guard stored >= bytes else {
+            throw fail("/\(name) declares \(bytes) bytes but the file stores \(stored) of them (truncated, or never written)")
+        }
     }
 
     /// /labels: 1-D, integer, one per image; converted to int32 by HDF5Library.
@@ -233,13 +280,14 @@ public final class SampleFileReader {
         guard dataset >= 0 else { throw fail("/labels is not a dataset") }
         defer { H5Dclose(dataset) }
         let type = H5Dget_type(dataset)
+        defer { H5Tclose(type) }
         let isInteger = H5Tget_class(type) == H5T_INTEGER
-        H5Tclose(type)
         let dims = HDF5Library.dimensions(dataset)
         guard dims.count == 1, isInteger else {
             throw fail("/labels is \(HDF5Library.describe(dataset: dataset)), expected a 1-D int32 dataset")
         }
         guard dims[0] == count else { throw fail("/labels has \(dims[0]) labels but /images has \(count) images") }
+        try checkStored(dataset, "labels", bytes: count * H5Tget_size(type), fail)
         return try [Int32](unsafeUninitializedCapacity: count) { buffer, initialized in
             guard H5Dread(dataset, shim_H5T_NATIVE_INT32(), shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(),
                           buffer.baseAddress) >= 0 else { throw fail("cannot read /labels") }

@@ -19,7 +19,9 @@ public struct EpochPlan: Sendable {
     }
 
     /// Steps per epoch: ⌈N / B⌉.
-    public static func steps(sampleCount: Int, batchSize: Int) -> Int { (sampleCount + batchSize - 1) / batchSize }
+    public static func steps(sampleCount: Int, batchSize: Int) -> Int {
+        sampleCount / batchSize + (sampleCount % batchSize == 0 ? 0 : 1)   // (n + b − 1) / b overflows for a huge b
+    }
     public var steps: Int { EpochPlan.steps(sampleCount: sampleCount, batchSize: batchSize) }
 
     /// The global batch of `step`: its range in `order`.

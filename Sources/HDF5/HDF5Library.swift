@@ -139,7 +139,7 @@ public enum HDF5Library {
         guard rank > 0 else { return [] }
         var dims = [hsize_t](repeating: 0, count: rank)
         H5Sget_simple_extent_dims(space, &dims, nil)
-        return dims.map { Int($0) }
+        return dims.map { Int(clamping: $0) }   // beyond Int.max: refused as implausible by the readers
     }
 
     /// "a 3-D int32 dataset", for messages.

@@ -43,10 +43,17 @@ public struct GraphBuilder {
             throw ModelError("model: layer '\(nodeName)' reads a node that does not exist")
         }
         let shapes = from.map { pending[$0].shape }
+        if let huge = shapes.first(where: { countElements($0) == nil }) {   // only the input can be: outputs are checked
+            throw ModelError("model: the input \(show(huge)) has more elements than a 64-bit count holds")
+        }
         layer.name = nodeName
         do {
             let out = try layer.configure(inputs: shapes)
             guard out.allSatisfy({ $0 > 0 }) else { throw ShapeProblem("would produce an empty output \(show(out))") }
+            guard countElements(out) != nil else { throw ShapeProblem("its output \(show(out)) has more elements than a 64-bit count holds") }
+            if let d = layer.parameterDecls.first(where: { countElements($0.shape) == nil }) {
+                throw ShapeProblem("its \(d.name) \(show(d.shape)) has more elements than a 64-bit count holds")
+            }
             pending.append(Pending(name: nodeName, layer: layer, inputs: from, shape: out))
         } catch let problem as ShapeProblem {
             throw ModelError("model: layer '\(nodeName)' (\(layer.summary)) cannot take input \(show(shapes)): \(problem)")
@@ -65,6 +72,23 @@ public struct GraphBuilder {
         return candidate
     }
 
+    /// Where the next entry after `layout` starts (its float count), as long as its bytes can be counted.
+    private func end(of layout: [LayoutEntry], _ what: String) throws -> Int {
+        guard let last = layout.last else { return 0 }
+        let (end, overflow) = last.offset.addingReportingOverflow(last.count)   // count checked when the layer was added
+        guard !overflow, countElements([end, MemoryLayout<Float>.stride]) != nil else {
+            throw ModelError("model: its \(what) have more elements than a 64-bit count holds (at '\(last.name)' \(show(last.shape)))")
+        }
+        return end
+    }
+
+    /// Every node's activations are allocated for `maxBatch` samples of 4 bytes: their byte counts must fit.
+    private func checkBatchesCountable(_ maxBatch: Int) throws {
+        for p in pending where countElements([maxBatch, MemoryLayout<Float>.stride] + p.shape) == nil {
+            throw ModelError("model: batches of \(maxBatch) samples of \(p.name == "input" ? "the input" : "layer '\(p.name)''s output") \(show(p.shape)) have more bytes than a 64-bit count holds")
+        }
+    }
+
     /// Builds the model whose output is `output` (the last node added by default), for batches up to `maxBatch`.
     public func build(output: Ref? = nil, maxBatch: Int) throws -> Model {
         guard maxBatch >= 1 else { throw ModelError("model: the batch size must be at least 1, got \(maxBatch)") }
@@ -81,20 +105,22 @@ public struct GraphBuilder {
         }
         guard readers[last].isEmpty else { throw ModelError("model: the output layer '\(pending[last].name)' is read by another layer") }
 
+        try checkBatchesCountable(maxBatch)
         // Parameter and state layout, in node order.
         var layout: [LayoutEntry] = [], initial: [ParameterDecl.Initial] = []
         var stateLayout: [LayoutEntry] = [], stateInitial: [ParameterDecl.Initial] = []
         for p in pending {
             guard let layer = p.layer else { continue }
             for d in layer.parameterDecls {
-                layout.append(LayoutEntry(name: "\(p.name).\(d.name)", offset: layout.last.map { $0.offset + $0.count } ?? 0, shape: d.shape))
+                layout.append(LayoutEntry(name: "\(p.name).\(d.name)", offset: try end(of: layout, "parameters"), shape: d.shape))
                 initial.append(d.initial)
             }
             for d in layer.stateDecls {
-                stateLayout.append(LayoutEntry(name: "\(p.name).\(d.name)", offset: stateLayout.last.map { $0.offset + $0.count } ?? 0, shape: d.shape))
+                stateLayout.append(LayoutEntry(name: "\(p.name).\(d.name)", offset: try end(of: stateLayout, "buffers"), shape: d.shape))
                 stateInitial.append(d.initial)
             }
         }
+        _ = try end(of: layout, "parameters"); _ = try end(of: stateLayout, "buffers")
 
         // A node needs ∂L/∂output only if a parameter lies upstream of it: the gradient of the input, and of
         // parameter-free layers right after it (a Flatten before the first Dense), is never computed.
@@ -135,4 +161,15 @@ public struct GraphBuilder {
         for node in nodes { node.layer?.allocate(maxBatch: maxBatch) }
         return model
     }
+}
+
+/// The number of elements of `shape`, or nil when it does not fit in an Int.
+func countElements(_ shape: [Int]) -> Int? {
+    var n = 1
+    for d in shape {
+        let (product, overflow) = n.multipliedReportingOverflow(by: d)
+        if overflow { return nil }
+        n = product
+    }
+    return n
 }

@@ -5,13 +5,15 @@
 //   name = "double-descent"            # the sweep directory is <output>/<name> (default: the file's name)
 //   output = "runs"                    # default "runs"
 //   ranks_per_run = 1                  # ranks that train one run together (data parallel)
-//   order = "largest_first"            # or "as_written"
+//   order = "largest_first"            # or "as_written" (also when the data's headers cannot be read)
 //   [set]                              # overrides for every run
 //   "data.subset" = 4000
 //   [grid]                             # one run per combination
 //   "model.hidden" = [4, 8, 16]        # an integer for a list key means a one-element list
 //   "run.seed" = [0, 1]
 //   "model.width" = { from = 4, to = 1024, count = 9, scale = "log" }   # a range (integers when from/to are)
+import enum Data.DataSetKind
+import enum Data.DataSets
 import Foundation
 import Job
 import TOMLKit
@@ -96,8 +98,7 @@ public struct SweepSpec {
             try job.validate()
             runs.append(SweepRun(index: i, id: id, overrides: combo.map { (key: $0.0, value: $0.1) }, job: job))
         }
-        if order == "largest_first" {
-            let sizes = try runs.map { try SweepSpec.parameterCount($0.job) }
+        if order == "largest_first", let sizes = SweepSpec.parameterCounts(runs) {
             runs = zip(runs, sizes).sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.index < $1.0.index }.map(\.0)
         }
         self.runs = runs
@@ -145,9 +146,21 @@ public struct SweepSpec {
             ?? text.range(of: key).map { text.distance(from: text.startIndex, to: $0.lowerBound) } ?? Int.max
     }
 
-    static func parameterCount(_ job: Job) throws -> Int {
-        // The model's size without the data: the data set's shape from its kind (the run checks the real files).
-        let input: [Int] = job.string("data.set") == "cifar10" ? [3, 32, 32] : [1, 28, 28]
-        return try job.modelSpec().build(input: input, classes: 10, maxBatch: 1).parameterCount
+    /// Each run's parameter count for its data's sample shape and classes, read from the data's file headers; nil
+    /// when a header cannot be read or a model cannot be built for it: the runs then keep their written order, and
+    /// each run reports its own problem when it starts.
+    static func parameterCounts(_ runs: [SweepRun]) -> [Int]? {
+        var headers: [String: (shape: [Int], classes: Int)] = [:]
+        var counts: [Int] = []
+        for run in runs {
+            guard let kind = DataSetKind(rawValue: run.job.string("data.set")) else { return nil }
+            let path = run.job.optionalString("data.path"), key = "\(kind.rawValue):\(path ?? "")"
+            guard let data = headers[key] ?? (try? DataSets.sampleShape(kind, directory: path)),
+                  let model = try? run.job.modelSpec().build(input: data.shape, classes: data.classes, maxBatch: 1)
+            else { return nil }
+            headers[key] = data
+            counts.append(model.parameterCount)
+        }
+        return counts
     }
 }

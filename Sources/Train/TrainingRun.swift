@@ -129,7 +129,9 @@ public final class TrainingRun {
         let sgd = try job.sgd()
         let batch = job.int("optim.batch_size")
         let model = try spec.build(input: train.shape, classes: train.classes,
-                                   maxBatch: max(batch, min(job.int("eval.batch_size"), max(test.count, train.count))))
+                                   maxBatch: maxBatch(batch: batch, evalBatch: job.int("eval.batch_size"), train: train.count,
+                                                      test: test.count, ranks: world.size))
+        try checkOutput(of: model, fits: train, loss: job.string("optim.loss"))
         model.initialize(seed: UInt64(job.int("run.seed")), spec.initializer, gain: spec.gain)
         if job.bool("run.sync_batchnorm") { BatchNormSync.install(in: model, over: world) }
         var settings = Trainer.Settings(epochs: job.int("run.epochs"), batchSize: batch, seed: UInt64(job.int("run.seed")),
@@ -150,6 +152,31 @@ public final class TrainingRun {
         return (trainer, sync)
     }
 
+    /// The most samples one rank holds at once, what its buffers are sized for: its share of a training batch (a
+    /// batch never holds more than the training set) or one chunk of its share of an evaluation pass.
+    public static func maxBatch(batch: Int, evalBatch: Int, train: Int, test: Int, ranks: Int) -> Int {
+        func largestShare(_ n: Int) -> Int { n / ranks + (n % ranks == 0 ? 0 : 1) }   // of EpochPlan.contiguousShare
+        return max(largestShare(min(batch, train)), min(evalBatch, largestShare(max(test, train))), 1)
+    }
+
+    /// The model's output must be what the training labels are: [classes] per sample, or [classes, H, W] for
+    /// masks of H×W (a label per pixel). Anything else would overrun the labels buffer (sized by the output), leave
+    /// it uninitialised, or hand the loss a label beyond its outputs. (The test split's classes are among the
+    /// training split's, and both have masks or neither: Preprocessing checks it.)
+    static func checkOutput(of model: Model, fits train: PreparedSplit, loss: String) throws {
+        let perPixel = train.labelsPerPixel, output = model.outputShape
+        let expected = perPixel ? [train.classes] + train.shape.dropFirst() : [train.classes]
+        let labels = perPixel ? "masks of \(train.shape[1])×\(train.shape[2]) in \(train.classes) classes (a label per pixel)"
+            : "one label per sample in \(train.classes) classes\(train.source.hasSuffix(".h5") ? " (no /masks)" : "")"
+        guard output == expected else {
+            let hint = perPixel && output.count == 1 ? " (such as architecture = \"unet\")" : ""
+            throw ModelError("model: its output is \(output) per sample, but \(train.source) has \(labels): it needs a model whose output is \(expected)\(hint)")
+        }
+        if perPixel && loss == "hinge" {
+            throw JobError("optim.loss = \"hinge\" is for one label per sample, but \(train.source) has \(labels)")
+        }
+    }
+
     @discardableResult
     public func execute() throws -> Result {
         let started = monotonicSeconds()
@@ -157,6 +184,7 @@ public final class TrainingRun {
         let spec = try job.modelSpec()
         _ = try job.sgd()   // an optimiser error stops the run before the data loads
         let every = try job.checkpointEvery()
+        let ranksPerNode = try positiveSetting("DESCENT_RANKS_PER_NODE"), bucketFloats = try positiveSetting("DESCENT_BUCKET_FLOATS")
         let threads = configureThreads()
         let (train, test) = try world.agreeing { try TrainingRun.loadData(job) }
         if let weights = job.doubles("optim.class_weights") {
@@ -173,8 +201,7 @@ public final class TrainingRun {
             fault = parsed
         }
         let (trainer, sync) = try TrainingRun.trainer(job, train: train, test: test, world: world, checkSyncEvery: checkSyncEvery,
-                                                      injectedFault: fault, ranksPerNode: environment["DESCENT_RANKS_PER_NODE"].flatMap { Int($0) },
-                                                      bucketFloats: environment["DESCENT_BUCKET_FLOATS"].flatMap { Int($0) })
+                                                      injectedFault: fault, ranksPerNode: ranksPerNode, bucketFloats: bucketFloats)
         defer { sync.release() }   // after the model's last use (the shared window holds its parameters)
         let model = trainer.model, batch = trainer.settings.batchSize, steps = trainer.stepsPerEpoch
 
@@ -280,6 +307,13 @@ public final class TrainingRun {
         let plots = world.isRoot ? (try? RunReport.write(runDirectory: directory.path)) ?? [] : []
         printer.finish(outcome: outcome, last: last, directory: directory.path, plots: plots, seconds: monotonicSeconds() - started)
         return Result(outcome: outcome, runDirectory: directory.path, last: last, parameterCount: model.parameterCount)
+    }
+
+    /// The environment variable `name` as a whole number ≥ 1, nil when it is not set.
+    private func positiveSetting(_ name: String) throws -> Int? {
+        guard let text = environment[name] else { return nil }
+        guard let n = Int(text), n >= 1 else { throw JobError("\(name)='\(text)': expected a whole number ≥ 1") }
+        return n
     }
 
     /// Sets OpenBLAS's thread count for this rank (ThreadPlan) and returns the plan.

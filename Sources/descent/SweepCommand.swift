@@ -12,7 +12,8 @@ struct SweepCommand: ParsableCommand {
         discussion: """
         Under `mpirun -np P` or `srun`, the ranks form P / ranks_per_run groups; each group trains one run at a time, data \
         parallel, into SWEEP_DIR/runs/<run>/, and appends its row to SWEEP_DIR/results.csv and results.jsonl. Runs are handed \
-        out as groups become free, the largest first; an interrupted run resumes from its checkpoint, and a finished run is \
+        out as groups become free, the largest first (by parameters on the data's own sample shape; in the written order when \
+        the data cannot be read); an interrupted run resumes from its checkpoint, and a finished run is \
         never trained again: run the same command to finish a sweep. In a Slurm array (descent submit SWEEP --array) task i \
         trains runs i, i + N, … of the grid. Each finished run prints its result and how many runs are done. A results \
         table edited by hand into another shape stops the sweep with one line naming its line (deleting the line is the \

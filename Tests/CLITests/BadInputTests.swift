@@ -10,9 +10,13 @@ import Testing
 /// with the fragments its one error line must contain.
 struct BadInput: Sendable, CustomTestStringConvertible {
     let name: String
+    /// Variables added to the command's environment.
+    let environment: [String: String]
     let make: @Sendable (Scratch) async throws -> (arguments: [String], mentions: [String])
-    init(_ name: String, _ make: @escaping @Sendable (Scratch) async throws -> (arguments: [String], mentions: [String])) {
+    init(_ name: String, environment: [String: String] = [:],
+         _ make: @escaping @Sendable (Scratch) async throws -> (arguments: [String], mentions: [String])) {
         self.name = name
+        self.environment = environment
         self.make = make
     }
     var testDescription: String { name }
@@ -83,6 +87,22 @@ private func damagedCIFAR(_ s: Scratch, _ damage: (String) throws -> Void) throw
     try writeCIFARDirectory(dir, perBatch: 4, test: 4)
     try damage(dir)
     return ["train", try writeJob(s, jobText(tables(s, data: dir, set: "cifar10")))]
+}
+
+/// What one split of a sample-file data set holds: its classes and whether it has masks.
+private typealias Split = (classes: Int, masks: Bool)
+
+/// `descent train` on scratch/h5/train.h5 and test.h5 (16 and 8 samples of 8×8) with `model` (and `optim`)
+/// lines; returns the command and the two paths.
+private func sampleFiles(_ s: Scratch, train: Split, test: Split, model: [String], optim: [String] = [])
+    throws -> (arguments: [String], train: String, test: String) {
+    let dir = try s.directory("h5")
+    try writeSampleFile(dir + "/train.h5", classes: train.classes, masks: train.masks)
+    try writeSampleFile(dir + "/test.h5", count: 8, classes: test.classes, masks: test.masks)
+    var t = setting(tables(s, data: dir, set: "hdf5"), "model", "architecture = \"mlp\"")
+    for line in model { t = setting(t, "model", line) }
+    for line in optim { t = setting(t, "optim", line) }
+    return (["train", try writeJob(s, jobText(t))], dir + "/train.h5", dir + "/test.h5")
 }
 
 /// Trains the small job to completion (runs/bad) and returns the path of its final.h5.
@@ -196,6 +216,41 @@ let badInputs: [BadInput] = [
         let args = try damagedData(s) { _ in try writeGzip(file, idxImages(learnableImages(count: 20, side: 10))) }
         return (args, ["holds [1, 12, 12] samples but", file, "holds [1, 10, 10]"])
     },
+    BadInput("HDF5 test split with more classes than the training split") { s in
+        let f = try sampleFiles(s, train: (10, false), test: (12, false), model: [])
+        return (f.arguments, [f.test, "has 12 classes but", f.train, "has only 10"])
+    },
+    BadInput("HDF5 training split with masks, test split without") { s in
+        let f = try sampleFiles(s, train: (3, true), test: (3, false), model: ["architecture = \"unet\"", "depth = 1", "channels = 2"])
+        return (f.arguments, [f.train + " has /masks", f.test + " has none"])
+    },
+    BadInput("HDF5 test split with masks, training split without") { s in
+        let f = try sampleFiles(s, train: (3, false), test: (3, true), model: [])
+        return (f.arguments, [f.test + " has /masks", f.train + " has none"])
+    },
+    BadInput("HDF5 masks with a classifier model") { s in
+        let f = try sampleFiles(s, train: (3, true), test: (3, true), model: [])
+        return (f.arguments, ["model: its output is [3] per sample", f.train, "masks of 8×8 in 3 classes", "[3, 8, 8]"])
+    },
+    BadInput("HDF5 without masks with a segmentation model") { s in
+        let f = try sampleFiles(s, train: (3, false), test: (3, false), model: ["architecture = \"unet\"", "depth = 1", "channels = 2"])
+        return (f.arguments, ["model: its output is [3, 8, 8] per sample", f.train, "one label per sample", "needs a model whose output is [3]"])
+    },
+    BadInput("HDF5 masks of another size than the model's output") { s in
+        let f = try sampleFiles(s, train: (3, true), test: (3, true), model: [
+            "architecture = \"layers\"", "layers = [{ type = \"conv2d\", out = 3, kernel = 1 }, { type = \"maxpool\", kernel = 2 }]"])
+        return (f.arguments, ["model: its output is [3, 4, 4] per sample", f.train, "masks of 8×8", "[3, 8, 8]"])
+    },
+    BadInput("model with fewer outputs than the data's classes") { s in
+        let f = try sampleFiles(s, train: (10, false), test: (10, false), model: [
+            "architecture = \"layers\"", "layers = [{ type = \"flatten\" }, { type = \"dense\", out = 5 }]"])
+        return (f.arguments, ["model: its output is [5] per sample", f.train, "10 classes", "[10]"])
+    },
+    BadInput("hinge loss with segmentation masks") { s in
+        let f = try sampleFiles(s, train: (3, true), test: (3, true), model: ["architecture = \"unet\"", "depth = 1", "channels = 2"],
+                                optim: ["loss = \"hinge\""])
+        return (f.arguments, ["optim.loss = \"hinge\" is for one label per sample", f.train])
+    },
     BadInput("data.subset larger than the training set") { s in
         let (path, _) = try job(s) { setting($0, "data", "subset = 5000") }
         return (["train", path], ["data.subset = 5000", s.file("data/\(IDXName.trainImages).gz"), "only 60 samples"])
@@ -273,6 +328,20 @@ let badInputs: [BadInput] = [
     BadInput("--set with a bad value over a finished run leaves it as it was") { s in
         _ = try await trainedModel(s)
         return (["train", s.file("job.toml"), "--set", "optim.lr=-1"], ["--set optim.lr=-1: 'optim.lr' must be number > 0.0, got -1.0"])
+    },
+
+    // Environment.
+    BadInput("DESCENT_RANKS_PER_NODE=0 with shared gradients", environment: ["DESCENT_RANKS_PER_NODE": "0"]) { s in
+        let (path, _) = try job(s) { setting($0, "run", "gradient_reduction = \"shared\"") }
+        return (["train", path], ["DESCENT_RANKS_PER_NODE='0': expected a whole number ≥ 1"])
+    },
+    BadInput("DESCENT_RANKS_PER_NODE that is not a number", environment: ["DESCENT_RANKS_PER_NODE": "two"]) { s in
+        let (path, _) = try job(s) { $0 }
+        return (["train", path], ["DESCENT_RANKS_PER_NODE='two': expected a whole number ≥ 1"])
+    },
+    BadInput("DESCENT_BUCKET_FLOATS that is negative", environment: ["DESCENT_BUCKET_FLOATS": "-5"]) { s in
+        let (path, _) = try job(s) { $0 }
+        return (["train", path], ["DESCENT_BUCKET_FLOATS='-5': expected a whole number ≥ 1"])
     },
 
     // predict.
@@ -356,7 +425,7 @@ struct BadInputTests {
         let scratch = try Scratch()
         let (arguments, mentions) = try await c.make(scratch)
         let before = scratch.snapshot()
-        let outcome = try await descent(arguments, in: scratch.path, timeLimit: 30)
+        let outcome = try await descent(arguments, in: scratch.path, timeLimit: 30, environment: c.environment)
 
         #expect(!outcome.timedOut, "hung: \(outcome)")
         #expect(!outcome.signalled, "crashed: \(outcome)")

@@ -3,6 +3,7 @@
 // byte + 3072 pixel bytes), and job files. The same approach as Tests/DataTests/Fixtures.swift (test targets
 // cannot share code), here at the level of whole data directories as `descent` expects them.
 import CZlib
+import class Data.SampleFileWriter
 import Foundation
 
 /// Images and labels as stored: uint8 pixels, row-major N × C × H × W.
@@ -84,6 +85,22 @@ func writeIDXDirectory(_ directory: String, train: ImageSet, test: ImageSet, gzi
     try write(directory + "/" + IDXName.trainLabels + ext, idxLabels(train.labels))
     try write(directory + "/" + IDXName.testImages + ext, idxImages(test))
     try write(directory + "/" + IDXName.testLabels + ext, idxLabels(test.labels))
+}
+
+/// Writes a Descent sample file of `count` images of [1, side, side] in `classes` classes (sample i has label
+/// i mod classes); with `masks`, each image has an H×W mask whose pixels cycle through the classes.
+func writeSampleFile(_ path: String, count: Int = 16, side: Int = 8, classes: Int, masks: Bool) throws {
+    let writer = try SampleFileWriter(path: path, shape: [1, side, side], classes: classes, source: "test", masks: masks)
+    let image = (0..<side * side).map { UInt8(truncatingIfNeeded: $0 * 7) }
+    let mask = (0..<side * side).map { UInt8($0 % classes) }
+    for i in 0..<count {
+        try image.withUnsafeBufferPointer { pixels in
+            try mask.withUnsafeBufferPointer { perPixel in
+                try writer.append(image: pixels.baseAddress!, label: Int32(i % classes), mask: masks ? perPixel.baseAddress! : nil)
+            }
+        }
+    }
+    try writer.finish()
 }
 
 /// CIFAR-10 binary records of `set` (3×32×32): per record the label byte, then the red, green and blue planes.

@@ -232,6 +232,33 @@ struct SweepTests {
         #expect(json.count == 2, "results.jsonl keeps one line per run: \(json)")
     }
 
+    @Test("largest_first sizes the models on the data's own shape and classes: a U-Net sweep on 8×8 segmentation tiles")
+    func largestFirstOnTiles() async throws {
+        let scratch = try Scratch()
+        let tiles = try scratch.directory("tiles")
+        try writeSampleFile(tiles + "/train.h5", classes: 3, masks: true)
+        try writeSampleFile(tiles + "/test.h5", count: 8, classes: 3, masks: true)
+        try jobText([
+            ("run", ["epochs = 1"]),
+            ("data", ["set = \"hdf5\"", "path = \"tiles\""]),
+            ("model", ["architecture = \"unet\"", "depth = 3", "batchnorm = false"]),
+            ("optim", ["batch_size = 8", "lr = 0.05"]),
+        ]).write(toFile: scratch.file("base.toml"), atomically: true, encoding: .utf8)
+        try "job = \"base.toml\"\nname = \"u\"\noutput = \"out\"\n[grid]\n\"model.channels\" = [1, 2]\n"
+            .write(toFile: scratch.file("u.toml"), atomically: true, encoding: .utf8)
+        let outcome = try await descent(["sweep", scratch.file("u.toml")], in: scratch.path)
+        let trained = outcome.stdoutLines.filter { $0.contains(": test error") }
+        #expect(outcome.succeeded && trained.count == 2, "\(outcome)")
+        #expect(trained.first?.contains("channels-2") == true && trained.last?.contains("channels-1") == true, "\(outcome)")
+
+        // Data that cannot be read: the runs keep their written order and each one reports the problem.
+        try "job = \"base.toml\"\nname = \"m\"\noutput = \"out\"\n[set]\n\"data.path\" = \"none\"\n[grid]\n\"model.channels\" = [1, 2]\n"
+            .write(toFile: scratch.file("m.toml"), atomically: true, encoding: .utf8)
+        let missing = try await descent(["sweep", scratch.file("m.toml")], in: scratch.path)
+        let failed = missing.stdoutLines.filter { $0.contains("failed: ") }
+        #expect(failed.count == 2 && failed[0].contains("channels-1") && failed[1].contains("none: no such directory"), "\(missing)")
+    }
+
     @Test("every sweep file in jobs/ parses, and its Slurm array script renders",
           arguments: try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/jobs").filter { $0.hasSuffix(".sweep.toml") })
     func shippedSweeps(file: String) async throws {

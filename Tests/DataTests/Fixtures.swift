@@ -92,6 +92,17 @@ func createDataset<T>(_ file: hid_t, _ name: String, _ dims: [Int], _ type: hid_
     H5Sclose(space)
 }
 
+/// Declares dataset `name` with `dims` of `type` in `file` without writing it (HDF5 allocates no storage): a
+/// header that claims samples the file does not hold.
+func declareDataset(_ file: hid_t, _ name: String, _ dims: [Int], _ type: hid_t) {
+    var extent = dims.map { hsize_t($0) }
+    let space = H5Screate_simple(Int32(dims.count), &extent, nil)
+    let dataset = H5Dcreate2(file, name, type, space, shim_H5P_DEFAULT(), shim_H5P_DEFAULT(), shim_H5P_DEFAULT())
+    precondition(dataset >= 0, "test fixture: cannot declare \(name)")
+    H5Dclose(dataset)
+    H5Sclose(space)
+}
+
 /// Replaces attribute `name` of the root group.
 func replaceAttribute(_ file: hid_t, _ name: String, _ value: String) {
     H5Adelete(file, name)

@@ -25,6 +25,16 @@ private func sampleFile(_ dir: Scratch, _ problem: String, _ change: @escaping (
     return ({ _ = try SampleFileReader(path: path) }, "\(path): \(problem)")
 }
 
+/// Replaces /images (uint8) and /labels (int32) by datasets of `images` and `labels` dimensions that are declared
+/// and never written (nil: the dataset is left as it is).
+private func replaceDatasets(_ file: hid_t, images: [Int]?, labels: [Int]?) {
+    for (name, dims, type) in [("images", images, shim_H5T_NATIVE_UINT8()), ("labels", labels, shim_H5T_NATIVE_INT32())] {
+        guard let dims else { continue }
+        H5Ldelete(file, name, shim_H5P_DEFAULT())
+        declareDataset(file, name, dims, type)
+    }
+}
+
 let malformedInputs: [Malformed] = [
     // IDX
     Malformed(name: "IDX: missing file") { dir in
@@ -176,6 +186,36 @@ let malformedInputs: [Malformed] = [
         try sampleFile(dir, "label 12 of sample 3 is outside 0..<10") {
             H5Ldelete($0, "labels", shim_H5P_DEFAULT())
             createDataset($0, "labels", [5], shim_H5T_NATIVE_INT64(), [Int64]([0, 1, 2, 12, 4]))
+        }
+    },
+    Malformed(name: "HDF5: a terabyte of images declared in a small file") { dir in
+        try sampleFile(dir, "/images declares 1099511627776 images of 1×28×28, which is not plausible (over a terabyte)") {
+            replaceDatasets($0, images: [1 << 40, 1, 28, 28], labels: [1 << 40])
+        }
+    },
+    Malformed(name: "HDF5: image bytes that overflow a 64-bit count") { dir in
+        try sampleFile(dir, "/images declares 4611686018427387904 images of 1×4×4, which is not plausible (over a terabyte)") {
+            replaceDatasets($0, images: [1 << 62, 1, 4, 4], labels: nil)
+        }
+    },
+    Malformed(name: "HDF5: implausible image side") { dir in
+        try sampleFile(dir, "/images holds images of 70000×4, which is not plausible (each side must be 1...65536)") {
+            replaceDatasets($0, images: [5, 1, 70_000, 4], labels: [5])
+        }
+    },
+    Malformed(name: "HDF5: implausible channel count") { dir in
+        try sampleFile(dir, "/images holds images of 5000 channels, which is not plausible (at most 1024)") {
+            replaceDatasets($0, images: [5, 5000, 3, 4], labels: [5])
+        }
+    },
+    Malformed(name: "HDF5: /images declared but never written") { dir in
+        try sampleFile(dir, "/images declares 60 bytes but the file stores 0 of them (truncated, or never written)") {
+            replaceDatasets($0, images: [5, 1, 3, 4], labels: nil)
+        }
+    },
+    Malformed(name: "HDF5: /labels declared but never written") { dir in
+        try sampleFile(dir, "/labels declares 20 bytes but the file stores 0 of them (truncated, or never written)") {
+            replaceDatasets($0, images: nil, labels: [5])
         }
     },
     Malformed(name: "HDF5: writing into a missing directory") { dir in

@@ -159,6 +159,17 @@ struct ModelErrorTests {
         #expect(m.contains("layer 'conv2'") && m.contains("[6, 4, 4]") && m.contains("5×5"), "\(m)")
     }
 
+    @Test("shapes whose element or byte counts overflow are errors, not traps") func overflowingCounts() {
+        let input = message { try ModelSpec(.mlp(hidden: [4])).build(input: [1 << 20, 1 << 21, 1 << 23], classes: 2, maxBatch: 1) }
+        #expect(input == "model: the input [1048576, 2097152, 8388608] has more elements than a 64-bit count holds")
+        let weight = message { try ModelSpec(.mlp(hidden: [1 << 32])).build(input: [1 << 32], classes: 2, maxBatch: 1) }
+        #expect(weight == "model: layer 'fc1' (Dense(4294967296)) cannot take input [4294967296]: its weight [4294967296, 4294967296] has more elements than a 64-bit count holds")
+        let bytes = message { try ModelSpec(.mlp(hidden: [1 << 31])).build(input: [1 << 30], classes: 2, maxBatch: 1) }
+        #expect(bytes == "model: its parameters have more elements than a 64-bit count holds (at 'fc1.weight' [2147483648, 1073741824])")
+        let batch = message { try ModelSpec(.mlp(hidden: [4])).build(input: [1 << 40], classes: 2, maxBatch: 1 << 22) }
+        #expect(batch == "model: batches of 4194304 samples of the input [1099511627776] have more bytes than a 64-bit count holds")
+    }
+
     @Test func addMismatch() {
         let m = message { try ModelSpec(.layers([
             LayerSpec("dense", name: "a", ["out": 4]), LayerSpec("dense", name: "b", inputs: ["input"], ["out": 5]),

@@ -3,6 +3,8 @@
 // (in the same trainer, or in a fresh one given the parameters, momentum and position, as a resumed run is) to
 // bitwise the parameters of an uninterrupted run, determinism under a seed, and the metrics rows per epoch.
 import Data
+import Distributed
+import Job
 import Layers
 import Optim
 import Report
@@ -177,5 +179,24 @@ struct TrainerTests {
         t.onEpoch = { m in if m.epoch == 2 { throw Full() } }
         #expect(throws: Full.self) { try t.run() }
         #expect(t.position.globalStep == 2 * stepsPerEpoch)
+    }
+
+    @Test("a global batch larger than the training set: buffers for the training set, one step per epoch")
+    func batchLargerThanTheData() throws {
+        let (train, test) = try splits()
+        for batch in [100_000, Int.max] {
+            let job = try Job(text: "[run]\nepochs = 2\n[model]\nhidden = [4]\n[optim]\nbatch_size = \(batch)\n[eval]\nbatch_size = 20\n",
+                              source: "huge.toml")
+            let (t, sync) = try TrainingRun.trainer(job, train: train, test: test, world: .solo)
+            defer { sync.release() }
+            #expect(t.model.maxBatch == 60, "batch \(batch)")
+            #expect(t.stepsPerEpoch == 1)
+            #expect(try t.run() == .finished)
+            #expect(t.position.globalStep == 2)
+        }
+        // Each rank holds its share of a batch, or one chunk of its share of an evaluation.
+        #expect(TrainingRun.maxBatch(batch: 100_000_000, evalBatch: 500, train: 512, test: 100, ranks: 4) == 128)
+        #expect(TrainingRun.maxBatch(batch: 100, evalBatch: 500, train: 60_000, test: 10_000, ranks: 3) == 500)
+        #expect(TrainingRun.maxBatch(batch: 128, evalBatch: 500, train: 60, test: 20, ranks: 2) == 30)
     }
 }
