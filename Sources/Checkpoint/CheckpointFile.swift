@@ -11,7 +11,7 @@
 //   /optimizer/momentum      float32 [P]    SGD's momentum buffer, when it has one (attribute crc32)
 //   /state                   attributes epoch, step_in_epoch, global_step, seed, world_size, learning_rate,
 //                            requeue_count, and the current epoch's batch sums (batch_loss_sum, batch_correct,
-//                            batch_count, batch_samples)
+//                            batch_count, batch_samples); run_id, the run the checkpoint belongs to
 //   /data/shift, /data/scale float32 [C]    the input normalisation: x ↦ (x/255 − shift)·scale
 //   /metrics                 float64 [E, C] one row per epoch, attribute columns (the C names, comma-separated;
 //                            NaN where not measured)
@@ -40,6 +40,9 @@ public struct TrainingState: Equatable, Sendable {
     public var requeueCount = 0
     /// The current epoch's training-batch sums so far, over all ranks: loss, correct, count, samples.
     public var batchSums: [Double] = [0, 0, 0, 0]
+    /// The run this checkpoint belongs to: every run that starts over gets a new id (empty: written before
+    /// checkpoints had ids).
+    public var runID = ""
     public init() {}
 }
 
@@ -145,6 +148,7 @@ public enum CheckpointFile {
         try f.setAttribute("seed", Int64(bitPattern: s.seed), on: "/state")
         try f.setAttribute("learning_rate", s.learningRate, on: "/state")
         for (k, v) in zip(TrainingState.batchSumNames, s.batchSums) { try f.setAttribute(k, v, on: "/state") }
+        if !s.runID.isEmpty { try f.setAttribute("run_id", s.runID, on: "/state") }
 
         try f.createGroup("/data")
         try writeChecked(f, "/data/shift", c.shift)
@@ -212,6 +216,7 @@ public enum CheckpointFile {
         state.requeueCount = Int(try f.intAttribute("requeue_count", on: "/state"))
         state.learningRate = try f.doubleAttribute("learning_rate", on: "/state")
         state.batchSums = try TrainingState.batchSumNames.map { try f.doubleAttribute($0, on: "/state") }
+        if f.hasAttribute("run_id", on: "/state") { state.runID = try f.stringAttribute("run_id", on: "/state") }
         let metricsColumns = f.exists("/metrics")
             ? try f.stringAttribute("columns", on: "/metrics").split(separator: ",").map(String.init) : []
         let cols = max(metricsColumns.count, 1)

@@ -43,6 +43,26 @@ extension TrainingRun {
         return (path, try world.agreeing { try CheckpointFile.read(path) })
     }
 
+    /// The run's id, the same on every rank: the resumed checkpoint's, else (a fresh start, or a checkpoint
+    /// written before checkpoints had ids) a new one.
+    func runID(resuming c: CheckpointContents?) -> String {
+        let id = c.map(\.state.runID).flatMap { $0.isEmpty ? nil : $0 } ?? Checkpointer.newRunID()
+        return world.broadcast(world.isRoot ? id : "")
+    }
+
+    /// Rank 0: makes checkpoints/ this run's on a fresh start, or when the checkpoint it resumes (`resumed`) is of
+    /// another run than the one recorded there (Checkpointer.takeOver). Returns a note when checkpoints were moved.
+    func claimCheckpoints(_ directory: String, runID: String, resumed: String?) throws -> String? {
+        let recorded = Checkpointer.runID(in: directory)
+        if resumed != nil && recorded == runID { return nil }
+        if resumed != nil && recorded == nil {
+            try Checkpointer.record(runID, in: directory)
+            return nil
+        }
+        guard let moved = try Checkpointer.takeOver(directory, for: runID, keeping: resumed) else { return nil }
+        return "descent: checkpoints of the earlier run marked with .keep (\(moved.names.joined(separator: ", "))) moved to \(moved.directory)"
+    }
+
     /// Refuses a checkpoint from another model or another data set, naming both.
     func checkCompatible(_ c: CheckpointContents, path: String, spec: ModelSpec, model: Model) throws {
         guard c.modelSpec == spec.canonical, c.layout == model.layout else {

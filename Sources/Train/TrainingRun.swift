@@ -27,6 +27,8 @@ public final class TrainingRun {
     public var debugLogDirectory: String?
     /// Where the run's state comes from (default: the run directory's newest valid checkpoint, if any).
     public var resume = ResumeMode.auto
+    /// The run's id, stored in its checkpoints (CheckpointRuns.swift); set once the run knows whether it resumes.
+    var runID = ""
 
     public struct Result: Sendable {
         public let outcome: Trainer.Outcome
@@ -78,6 +80,7 @@ public final class TrainingRun {
         state.seed = trainer.settings.seed
         state.worldSize = world.size
         state.requeueCount = requeues
+        state.runID = runID
         let lr = trainer.learningRate.rate(epoch: trainer.position.epoch, globalStep: trainer.position.globalStep)
         state.learningRate = Double("\(lr)")!   // the Float's shortest decimal form
         let sums = trainer.epochSums.reduced(over: world)
@@ -176,8 +179,12 @@ public final class TrainingRun {
         var history: [EpochMetrics] = []
         var requeues = 0
         let resumed = try checkpointToResume(runDirectory: directory.path)
+        if let (path, c) = resumed { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
+        runID = runID(resuming: resumed?.contents)
+        let moved = try world.agreeing {
+            world.isRoot ? try claimCheckpoints(checkpointer.directory, runID: runID, resumed: resumed?.path) : nil
+        }
         if let (path, c) = resumed {
-            try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) }
             history = restore(c, trainer: trainer, sync: sync)
             // Slurm counts a job's requeues in SLURM_RESTART_COUNT; the checkpoint keeps the count across them.
             requeues = max(c.state.requeueCount, environment["SLURM_RESTART_COUNT"].flatMap { Int($0) } ?? 0)
@@ -192,6 +199,7 @@ public final class TrainingRun {
                                          + (trainer.batchNormSynchronized ? " · BatchNorm statistics synchronised" : "")),
                            ], threads: "\(threads.threads) per rank (\(threads.reason))")
         if let warning = threads.oversubscription { printer.note(warning) }
+        if let moved { printer.note(moved) }
         if let (path, c) = resumed {
             printer.note("resuming from \(path): epoch \(c.state.epoch), step \(c.state.stepInEpoch) of it (global step \(c.state.globalStep)), written by \(c.state.worldSize) rank(s)")
         }

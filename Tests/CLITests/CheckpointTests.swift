@@ -2,7 +2,8 @@
 // uninterrupted run's bytes; a damaged newest checkpoint (bytes flipped in /params, the file truncated, `latest`
 // naming nothing) is reported in one line and the previous one is used; a checkpoint of another model or data
 // set, a directory, a non-HDF5 file are refused with one line; h5py reads every documented field; /model@image_width
-// (the width of a segmentation model's training images) is written when known, and its absence reads as nil.
+// (the width of a segmentation model's training images) is written when known, and its absence reads as nil; a
+// fresh start removes an earlier run's checkpoints (moving marked ones aside), and another run's is never resumed.
 import Checkpoint
 import Foundation
 import Testing
@@ -13,6 +14,11 @@ private func checkpointFixture() throws -> TrainingFixture {
 }
 
 private func parameters(_ path: String) throws -> [Float] { try CheckpointFile.read(path).parameters }
+
+/// The checkpoint files (step-N.h5) of a checkpoints directory, sorted by name.
+private func checkpointFiles(_ directory: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("step-") && $0.hasSuffix(".h5") }.sorted()
+}
 
 /// Runs Debian's python3 (with python3-h5py) on `script` with `arguments`.
 private func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -176,15 +182,51 @@ struct CheckpointTests {
         #expect(bad.status == 1 && bad.stderrLines == ["descent: \(f.job): not an HDF5 file (or truncated: its superblock is unreadable)"], "\(bad)")
     }
 
+    @Test("a fresh start removes the earlier run's checkpoints: the new run's are kept and resumed, the earlier run is not")
+    func freshStartReplacesCheckpoints() async throws {
+        let f = try TrainingFixture(epochs: 3, extra: [("checkpoint", ["every = \"4 steps\"", "keep = 2"])])
+        try await f.train()                                       // run A (lr 0.1): step-20, step-24
+        let dir = f.run("tiny") + "/checkpoints", b = ["--set", "optim.lr=0.05"]
+        // Run B starts over with another lr and fails at step 10, after its checkpoints at steps 4 and 8.
+        let failed = try await descent(["train", f.job, "--no-resume"] + b, in: f.scratch.path, environment: ["DESCENT_FAULT": "fail:0:10"])
+        #expect(failed.status == 1 && failed.stderr.contains("injected fault"), "\(failed)")
+        #expect(try checkpointFiles(dir) == ["step-4.h5", "step-8.h5"])
+        #expect(try readText(dir + "/latest") == "step-8.h5\n")
+        let resumed = try await f.train(b)
+        #expect(resumed.stdout.contains("resuming from \(dir)/step-8.h5"), "\(resumed)")
+        #expect(try MetricsFile(f.run("tiny") + "/metrics.csv").column("lr") == ["0.05", "0.05", "0.05"])
+        try await f.train(b + ["--set", "run.name=clean"])
+        #expect(try parameters(f.run("tiny") + "/final.h5") == parameters(f.run("clean") + "/final.h5"))
+    }
+
+    @Test("a fresh start moves the earlier run's marked checkpoints aside; another run's checkpoint is never resumed")
+    func earlierRunsKeptCheckpoints() async throws {
+        let f = try TrainingFixture(epochs: 3, extra: [("checkpoint", ["every = \"4 steps\"", "keep = 2"])])
+        try await f.train()                                       // run A: step-20, step-24
+        let dir = f.run("tiny") + "/checkpoints"
+        try "".write(toFile: dir + "/step-20.h5.keep", atomically: true, encoding: .utf8)
+        let fresh = try await f.train(["--no-resume", "--set", "run.epochs=1"])   // run B: step-4, step-8
+        let moved = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasPrefix("earlier-run-") }, "\(fresh)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/" + moved).sorted() == ["step-20.h5", "step-20.h5.keep"])
+        #expect(fresh.stdout.contains("\(dir)/\(moved)"), "\(fresh)")
+        #expect(try checkpointFiles(dir) == ["step-4.h5", "step-8.h5"])
+        // Run A's checkpoint put back under a higher step number, `latest` gone: B's newest is resumed.
+        try FileManager.default.copyItem(atPath: dir + "/" + moved + "/step-20.h5", toPath: dir + "/step-28.h5")
+        try FileManager.default.removeItem(atPath: dir + "/latest")
+        let resumed = try await f.train(["--set", "run.epochs=2"])
+        #expect(resumed.stdout.contains("resuming from \(dir)/step-8.h5"), "\(resumed)")
+        #expect(resumed.stdout.contains("\(dir)/step-28.h5: a checkpoint of another run"), "\(resumed)")
+    }
+
     @Test("only the newest checkpoint.keep checkpoints stay, plus those marked with a .keep file")
     func retention() async throws {
         let f = try TrainingFixture(epochs: 2, extra: [("checkpoint", ["every = \"2 steps\"", "keep = 2"])])
         try await f.train(["--set", "run.epochs=1"])                     // checkpoints at steps 2, 4, 6, 8
         let dir = f.run("tiny") + "/checkpoints"
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["latest", "step-6.h5", "step-8.h5"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["latest", "run-id", "step-6.h5", "step-8.h5"])
         try "".write(toFile: dir + "/step-6.h5.keep", atomically: true, encoding: .utf8)
         try await f.train(["--set", "run.epochs=2"])                     // resumes at 8; checkpoints 10 … 16
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-                == ["latest", "step-14.h5", "step-16.h5", "step-6.h5", "step-6.h5.keep"])
+                == ["latest", "run-id", "step-14.h5", "step-16.h5", "step-6.h5", "step-6.h5.keep"])
     }
 }
