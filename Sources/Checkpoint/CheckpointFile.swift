@@ -11,7 +11,8 @@
 //   /optimizer/momentum      float32 [P]    SGD's momentum buffer, when it has one (attribute crc32)
 //   /state                   attributes epoch, step_in_epoch, global_step, seed, world_size, learning_rate,
 //                            requeue_count, and the current epoch's batch sums (batch_loss_sum, batch_correct,
-//                            batch_count, batch_samples); run_id, the run the checkpoint belongs to
+//                            batch_count, batch_samples); run_id, the run the checkpoint belongs to;
+//                            reached_zero_train_error (1: the run ended there, run.stop_at_zero_train_error)
 //   /data/shift, /data/scale float32 [C]    the input normalisation: x ↦ (x/255 − shift)·scale
 //   /metrics                 float64 [E, C] one row per epoch, attribute columns (the C names, comma-separated;
 //                            NaN where not measured)
@@ -43,6 +44,8 @@ public struct TrainingState: Equatable, Sendable {
     /// The run this checkpoint belongs to: every run that starts over gets a new id (empty: written before
     /// checkpoints had ids).
     public var runID = ""
+    /// The run ended here because it reached zero training error (run.stop_at_zero_train_error).
+    public var reachedZeroTrainError = false
     public init() {}
 }
 
@@ -149,6 +152,7 @@ public enum CheckpointFile {
         try f.setAttribute("learning_rate", s.learningRate, on: "/state")
         for (k, v) in zip(TrainingState.batchSumNames, s.batchSums) { try f.setAttribute(k, v, on: "/state") }
         if !s.runID.isEmpty { try f.setAttribute("run_id", s.runID, on: "/state") }
+        try f.setAttribute("reached_zero_train_error", Int64(s.reachedZeroTrainError ? 1 : 0), on: "/state")
 
         try f.createGroup("/data")
         try writeChecked(f, "/data/shift", c.shift)
@@ -217,6 +221,9 @@ public enum CheckpointFile {
         state.learningRate = try f.doubleAttribute("learning_rate", on: "/state")
         state.batchSums = try TrainingState.batchSumNames.map { try f.doubleAttribute($0, on: "/state") }
         if f.hasAttribute("run_id", on: "/state") { state.runID = try f.stringAttribute("run_id", on: "/state") }
+        if f.hasAttribute("reached_zero_train_error", on: "/state") {
+            state.reachedZeroTrainError = try f.intAttribute("reached_zero_train_error", on: "/state") != 0
+        }
         let metricsColumns = f.exists("/metrics")
             ? try f.stringAttribute("columns", on: "/metrics").split(separator: ",").map(String.init) : []
         let cols = max(metricsColumns.count, 1)

@@ -70,8 +70,10 @@ public final class TrainingRun {
         return try DataSets.prepare(kind, directory: job.optionalString("data.path"), dataOptions(job))
     }
 
-    /// The state of the run as a checkpoint holds it; this rank's part of the momentum (collective-free).
-    func checkpointContents(_ trainer: Trainer, sync: GradientSync, history: [EpochMetrics], requeues: Int) throws -> CheckpointContents {
+    /// The state of the run as a checkpoint holds it; this rank's part of the momentum (collective-free). `ended`:
+    /// how the run ended, once it has.
+    func checkpointContents(_ trainer: Trainer, sync: GradientSync, history: [EpochMetrics], requeues: Int,
+                            ended: Trainer.Outcome? = nil) throws -> CheckpointContents {
         let model = trainer.model
         var state = TrainingState()
         state.epoch = trainer.position.epoch
@@ -81,6 +83,7 @@ public final class TrainingRun {
         state.worldSize = world.size
         state.requeueCount = requeues
         state.runID = runID
+        state.reachedZeroTrainError = ended == .reachedZeroTrainError
         let lr = trainer.learningRate.rate(epoch: trainer.position.epoch, globalStep: trainer.position.globalStep)
         state.learningRate = Double("\(lr)")!   // the Float's shortest decimal form
         let sums = trainer.epochSums.reduced(over: world)
@@ -219,9 +222,10 @@ public final class TrainingRun {
         // run's final position (after the last evaluation) is always saved, under the same step number.
         var saved = resumed.map { Trainer.Position(epoch: $0.contents.state.epoch, stepInEpoch: $0.contents.state.stepInEpoch,
                                                      globalStep: $0.contents.state.globalStep) }
+        var ended: Trainer.Outcome? = nil
         let save = { [unowned trainer] in
             guard trainer.position != saved else { return }
-            let c = try self.checkpointContents(trainer, sync: sync, history: history, requeues: requeues)
+            let c = try self.checkpointContents(trainer, sync: sync, history: history, requeues: requeues, ended: ended)
             let path = try checkpointer.save(c, share: self.writeShare(sync))
             saved = trainer.position
             log?.write("checkpoint \(path)")
@@ -234,7 +238,11 @@ public final class TrainingRun {
         trainer.shouldStop = { StopSignals.requested != 0 }
         let outcome: Trainer.Outcome
         do {
-            outcome = try trainer.run()
+            // A run that ended at zero training error is over: its last checkpoint says so, and there is nothing
+            // left to train (its position is not the last epoch's end).
+            let over = resumed?.contents.state.reachedZeroTrainError == true && trainer.settings.stopAtZeroTrainError
+            outcome = over ? .reachedZeroTrainError : try trainer.run()
+            ended = outcome
             try save()   // always at the end, and on a stop signal
         } catch {
             // The rank that failed records it (rank 0 may be killed by the abort before it could).
@@ -253,7 +261,7 @@ public final class TrainingRun {
             return Result(outcome: outcome, runDirectory: directory.path, last: last, parameterCount: model.parameterCount)
         }
         do {
-            try saveFinalModel(try checkpointContents(trainer, sync: sync, history: history, requeues: requeues),
+            try saveFinalModel(try checkpointContents(trainer, sync: sync, history: history, requeues: requeues, ended: outcome),
                                share: writeShare(sync), directory: directory)
             try world.agreeing { if world.isRoot { try directory.finish(status: "finished", detail: "\(outcome)") } }
         } catch {

@@ -218,6 +218,25 @@ struct CheckpointTests {
         #expect(resumed.stdout.contains("\(dir)/step-28.h5: a checkpoint of another run"), "\(resumed)")
     }
 
+    @Test("a run that stopped at zero training error is finished: run again, or after a kill while writing final.h5, it trains no further")
+    func zeroTrainingErrorIsTheEnd() async throws {
+        let f = try TrainingFixture(epochs: 40, extra: [("run", ["stop_at_zero_train_error = true"])])
+        let first = try await f.train()
+        let run = f.run("tiny"), metrics = try readText(run + "/metrics.csv")
+        #expect(first.stdout.contains("descent: reached zero training error"), "\(first)")
+        try #require(metrics.split(separator: "\n").count - 1 < 40, "\(first)")
+        let model = try parameters(run + "/final.h5")
+        let again = try await f.train()
+        #expect(again.stdout.contains("descent: reached zero training error"), "\(again)")
+        #expect(try readText(run + "/metrics.csv") == metrics)
+        try FileManager.default.removeItem(atPath: run + "/final.h5")   // as if killed while writing it
+        let afterKill = try await f.train()
+        #expect(afterKill.stdout.contains("descent: reached zero training error"), "\(afterKill)")
+        #expect(try readText(run + "/metrics.csv") == metrics)
+        #expect(try parameters(run + "/final.h5") == model)
+        #expect(try readText(run + "/status.json").contains("\"finished\""))
+    }
+
     @Test("only the newest checkpoint.keep checkpoints stay, plus those marked with a .keep file")
     func retention() async throws {
         let f = try TrainingFixture(epochs: 2, extra: [("checkpoint", ["every = \"2 steps\"", "keep = 2"])])
