@@ -198,7 +198,8 @@ public enum CheckpointFile {
                     shape: [layout.count, 4])
     }
 
-    /// Reads and validates `path`: format, version, every checksum. Errors name the file and the problem.
+    /// Reads and validates `path`: format, version, every checksum, the structure (CheckpointValidation.swift).
+    /// Errors name the file and the problem.
     public static func read(_ path: String) throws -> CheckpointContents {
         let f = try HDF5File.open(path)
         defer { try? f.close() }
@@ -238,10 +239,7 @@ public enum CheckpointFile {
             state: state, shift: try readChecked(f, "/data/shift"), scale: try readChecked(f, "/data/scale"),
             metricsColumns: metricsColumns, metrics: metrics)
         if f.hasAttribute("image_width", on: "/model") { c.imageWidth = Int(try f.intAttribute("image_width", on: "/model")) }
-        let expected = c.layout.last.map { $0.offset + $0.count } ?? 0
-        guard c.parameters.count == expected else {
-            throw HDF5Error(path, "/params holds \(c.parameters.count) values but the layout table describes \(expected)")
-        }
+        if let problem = c.structureProblem() { throw HDF5Error(path, "corrupt " + problem) }
         return c
     }
 
@@ -266,10 +264,14 @@ public enum CheckpointFile {
         let names = try f.readStrings(group + "/name"), offsets = try f.readInt64s(group + "/offset")
         let ranks = try f.readInt64s(group + "/rank"), shapes = try f.readInt64s(group + "/shape")
         guard offsets.count == names.count, ranks.count == names.count, shapes.count == 4 * names.count else {
-            throw HDF5Error(f.path, "\(group) is inconsistent (\(names.count) names, \(offsets.count) offsets)")
+            throw HDF5Error(f.path, "corrupt \(group): \(names.count) names, \(offsets.count) offsets, \(ranks.count) ranks, \(shapes.count) shape entries")
         }
-        return names.indices.map { i in
-            LayoutEntry(name: names[i], offset: Int(offsets[i]), shape: (0..<Int(ranks[i])).map { Int(shapes[4 * i + $0]) })
+        return try names.indices.map { i in
+            let rank = ranks[i], shape = shapes[4 * i..<4 * i + 4]
+            guard (0...4).contains(rank), shape.allSatisfy({ $0 >= 0 }) else {
+                throw HDF5Error(f.path, "corrupt \(group): \(names[i]) has rank \(rank) and shape \(Array(shape)) (expected a rank of 0 to 4 and sizes ≥ 0)")
+            }
+            return LayoutEntry(name: names[i], offset: Int(offsets[i]), shape: shape.prefix(Int(rank)).map { Int($0) })
         }
     }
 }

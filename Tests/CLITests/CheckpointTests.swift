@@ -1,9 +1,11 @@
 // CheckpointTests.swift — checkpoints through the built executable: resume after an interruption gives the
 // uninterrupted run's bytes; a damaged newest checkpoint (bytes flipped in /params, the file truncated, `latest`
-// naming nothing) is reported in one line and the previous one is used; a checkpoint of another model or data
-// set, a directory, a non-HDF5 file are refused with one line; h5py reads every documented field; /model@image_width
-// (the width of a segmentation model's training images) is written when known, and its absence reads as nil; a
-// fresh start removes an earlier run's checkpoints (moving marked ones aside), and another run's is never resumed.
+// naming nothing, a damaged layout table, momentum, normalisation, state or metrics) is reported in one line and
+// the previous one is used; a checkpoint of another model or data set, a directory, a non-HDF5 file are refused
+// with one line; h5py reads every documented field; /model@image_width (the width of a segmentation model's
+// training images) is written when known, and its absence reads as nil; a fresh start removes an earlier run's
+// checkpoints (moving marked ones aside), and another run's is never resumed; a run ended at zero training error
+// stays ended.
 import Checkpoint
 import Foundation
 import Testing
@@ -19,6 +21,29 @@ private func parameters(_ path: String) throws -> [Float] { try CheckpointFile.r
 private func checkpointFiles(_ directory: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("step-") && $0.hasSuffix(".h5") }.sorted()
 }
+
+/// Edits (h5py) of a checkpoint's structure that no checksum covers: each must read as corrupt, never trap.
+private let structuralDamage: [String: String] = [
+    "layout rank": "f['model/layout/rank'][3] = 5",
+    "layout shape": "f['model/layout/shape'][1, 0] = -16",
+    "layout offset gap": "f['model/layout/offset'][1] += 4",
+    "layout offset outside": "f['model/layout/offset'][2] = 10**12",
+    "momentum length": """
+    m = f['optimizer/momentum'][()][:-1]; del f['optimizer/momentum']
+    f.create_dataset('optimizer/momentum', data=m).attrs['crc32'] = np.int64(zlib.crc32(m.tobytes()))
+    """,
+    "buffer layout": """
+    g = f['model/buffer_layout']
+    for k in list(g): del g[k]
+    g['name'], g['offset'], g['rank'], g['shape'] = np.array([b'bn.mean']), np.array([0]), np.array([1]), np.array([[3, 0, 0, 0]])
+    """,
+    "shift length": """
+    v = np.zeros(3, dtype=np.float32); del f['data/shift']
+    f.create_dataset('data/shift', data=v).attrs['crc32'] = np.int64(zlib.crc32(v.tobytes()))
+    """,
+    "batch sums": "f['state'].attrs['batch_correct'] = np.nan",
+    "metrics": "f['metrics'][-1, 0] = np.nan",
+]
 
 /// Runs Debian's python3 (with python3-h5py) on `script` with `arguments`.
 private func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -48,7 +73,8 @@ struct CheckpointTests {
         #expect(try readText(f.run("part") + "/metrics.csv") .split(separator: "\n").count == 4)
     }
 
-    @Test("a damaged newest checkpoint is reported and the previous one used", arguments: ["flipped", "truncated", "dangling latest"])
+    @Test("a damaged newest checkpoint is reported and the previous one used",
+          arguments: ["flipped", "truncated", "dangling latest"] + structuralDamage.keys.sorted())
     func damagedNewest(damage: String) async throws {
         let f = try checkpointFixture()
         try await f.train(["--set", "run.epochs=2"])          // checkpoints at steps 4, 8, 12, 16
@@ -64,6 +90,13 @@ struct CheckpointTests {
         case "truncated":
             let size = try FileManager.default.attributesOfItem(atPath: newest)[.size] as! Int
             #expect(truncate(newest, off_t(size / 2)) == 0)
+        case let kind where structuralDamage[kind] != nil:
+            let edit = "import h5py, sys, zlib, numpy as np\nf = h5py.File(sys.argv[1], 'r+')\n" + structuralDamage[kind]!
+            let (status, output) = try python(edit, [newest])
+            try #require(status == 0, "\(output)")
+            let inspect = try await descent(["inspect", newest], in: f.scratch.path)
+            #expect(inspect.status == 1 && !inspect.signalled && inspect.stderrLines.count == 1
+                    && inspect.stderr.hasPrefix("descent: \(newest): corrupt "), "\(inspect)")
         default:
             try "step-99.h5\n".write(toFile: dir + "/latest", atomically: true, encoding: .utf8)
             try FileManager.default.removeItem(atPath: newest)
@@ -73,7 +106,7 @@ struct CheckpointTests {
         if damage == "dangling latest" {
             #expect(notes.count == 1 && notes[0].contains("step-99.h5, which does not exist"), "\(outcome)")
         } else {
-            let reason = damage == "flipped" ? "checksum mismatch in /params" : "damaged or truncated"
+            let reason = ["flipped": "checksum mismatch in /params", "truncated": "damaged or truncated"][damage] ?? ": corrupt "
             #expect(notes.count == 1 && notes[0].hasPrefix("descent: \(newest): ") && notes[0].contains(reason)
                     && notes[0].hasSuffix("using an older checkpoint"), "\(outcome)")
         }
