@@ -14,6 +14,7 @@
 //                            batch_count, batch_samples); run_id, the run the checkpoint belongs to;
 //                            reached_zero_train_error (1: the run ended there, run.stop_at_zero_train_error)
 //   /data/shift, /data/scale float32 [C]    the input normalisation: x ↦ (x/255 − shift)·scale
+//   /data                    attribute fingerprint: the training data (DataFingerprint), compared on resume
 //   /metrics                 float64 [E, C] one row per epoch, attribute columns (the C names, comma-separated;
 //                            NaN where not measured)
 import CZlib
@@ -70,6 +71,8 @@ public struct CheckpointContents {
     public var metrics: [[Double]]
     /// The width of the line-scan images the training tiles were cut from (nil for other data).
     public var imageWidth: Int? = nil
+    /// The data the run trains on (DataFingerprint; nil in checkpoints written before it was recorded).
+    public var dataFingerprint: String? = nil
 
     public init(modelSpec: String, job: String, inputShape: [Int], classes: Int, layout: [LayoutEntry],
                 bufferLayout: [LayoutEntry], parameters: [Float], buffers: [Float], momentum: [Float]?,
@@ -155,6 +158,7 @@ public enum CheckpointFile {
         try f.setAttribute("reached_zero_train_error", Int64(s.reachedZeroTrainError ? 1 : 0), on: "/state")
 
         try f.createGroup("/data")
+        if let fingerprint = c.dataFingerprint { try f.setAttribute("fingerprint", fingerprint, on: "/data") }
         try writeChecked(f, "/data/shift", c.shift)
         try writeChecked(f, "/data/scale", c.scale)
 
@@ -239,6 +243,7 @@ public enum CheckpointFile {
             state: state, shift: try readChecked(f, "/data/shift"), scale: try readChecked(f, "/data/scale"),
             metricsColumns: metricsColumns, metrics: metrics)
         if f.hasAttribute("image_width", on: "/model") { c.imageWidth = Int(try f.intAttribute("image_width", on: "/model")) }
+        if f.hasAttribute("fingerprint", on: "/data") { c.dataFingerprint = try f.stringAttribute("fingerprint", on: "/data") }
         if let problem = c.structureProblem() { throw HDF5Error(path, "corrupt " + problem) }
         return c
     }

@@ -19,9 +19,11 @@ public enum ResumeMode: Equatable, Sendable {
 }
 
 /// The job keys that must match for a checkpoint to continue this run: the model, the data and the order of
-/// the samples (a different batch size would change what a step is).
-let resumeKeys = ["data.set", "data.subset", "data.subset_mode", "data.test_subset", "data.normalize", "data.negative",
-                  "data.label_noise", "data.corruption", "data.corrupt_test", "run.seed", "optim.batch_size"]
+/// the samples (a different batch size would change what a step is). Not data.path: the data's fingerprint is
+/// compared instead, so that a data directory may move.
+let resumeKeys = ["data.set", "data.subset", "data.subset_mode", "data.test_subset", "data.normalize", "data.mean", "data.std",
+                  "data.negative", "data.label_noise", "data.corruption", "data.corrupt_test", "data.augment", "run.seed",
+                  "optim.batch_size"]
 
 extension TrainingRun {
     /// The checkpoint to continue from, read and validated on every rank, or nil for a fresh start.
@@ -72,6 +74,10 @@ extension TrainingRun {
         for key in resumeKeys where stored.values[key] != job.values[key] {
             let was = stored.values[key].map { "\($0)" } ?? "unset", now = job.values[key].map { "\($0)" } ?? "unset"
             throw JobError("\(path) was written with \(key) = \(was), but \(job.source) has \(key) = \(now): it trains on other data or in another order; HINT: another run.name, or --no-resume to start over")
+        }
+        if let was = c.dataFingerprint, was != dataFingerprint {
+            let wasPath = stored.values["data.path"].map { "\($0)" } ?? "unset", nowPath = job.values["data.path"].map { "\($0)" } ?? "unset"
+            throw JobError("\(path) was trained on other data: data.path = \(wasPath) held \(was); \(job.source) has data.path = \(nowPath), which holds \(dataFingerprint); HINT: another run.name, or --no-resume to start over")
         }
     }
 

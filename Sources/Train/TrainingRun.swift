@@ -29,6 +29,8 @@ public final class TrainingRun {
     public var resume = ResumeMode.auto
     /// The run's id, stored in its checkpoints (CheckpointRuns.swift); set once the run knows whether it resumes.
     var runID = ""
+    /// The data it trains on (DataFingerprint), stored in its checkpoints and compared on resume.
+    var dataFingerprint = ""
 
     public struct Result: Sendable {
         public let outcome: Trainer.Outcome
@@ -97,6 +99,7 @@ public final class TrainingRun {
             metricsColumns: MetricsTable.columns, metrics: history.map(\.values))
         c.momentumOffset = sync.momentumRange.lowerBound
         c.imageWidth = trainer.train.imageWidth
+        c.dataFingerprint = dataFingerprint
         return c
     }
 
@@ -153,6 +156,9 @@ public final class TrainingRun {
         let every = try job.checkpointEvery()
         let threads = configureThreads()
         let (train, test) = try world.agreeing { try TrainingRun.loadData(job) }
+        // Rank 0's: an attribute of a collective write must be the same on every rank.
+        dataFingerprint = world.broadcast(DataFingerprint.text(trainLabels: train.labels, testLabels: test.labels,
+                                                               shape: train.shape, classes: train.classes))
         if let weights = job.doubles("optim.class_weights") {
             guard job.string("optim.loss") == "cross_entropy" else { throw JobError("optim.class_weights: only the cross_entropy loss takes class weights") }
             guard weights.count == train.classes, weights.allSatisfy({ $0 >= 0 }), weights.contains(where: { $0 > 0 }) else {

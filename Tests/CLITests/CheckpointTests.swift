@@ -117,30 +117,64 @@ struct CheckpointTests {
     }
 
     @Test("checkpoints that cannot continue this run are refused with one line",
-          arguments: ["model", "data", "directory", "not hdf5", "missing", "version"])
+          arguments: ["model", "data", "data path", "data.mean", "data.augment", "directory", "not hdf5", "missing", "version"])
     func refused(kind: String) async throws {
         let f = try checkpointFixture()
-        try await f.train(["--set", "run.epochs=1"])
-        var path = f.run("tiny") + "/checkpoints/step-8.h5"
+        var base: [String] = []   // the job of the checkpoint; the refused run adds `extra`
         var extra: [String] = []
+        switch kind {
+        case "data.mean":
+            base = ["--set", "data.normalize=standardize", "--set", "data.std=[0.3]"]
+            (base, extra) = (base + ["--set", "data.mean=[0.2]"], base + ["--set", "data.mean=[0.25]"])
+        case "data.augment":
+            let converted = f.scratch.file("h5")
+            let outcome = try await descent(["data", "convert", "--path", f.data, "--out", converted], in: f.scratch.path)
+            try #require(outcome.succeeded, "\(outcome)")
+            base = ["--set", "data.set=hdf5", "--set", "data.path=\(converted)"]
+            extra = base + ["--set", "data.augment=flip_rotate"]
+        default: break
+        }
+        try await f.train(["--set", "run.epochs=1"] + base)
+        var path = f.run("tiny") + "/checkpoints/step-8.h5"
         switch kind {
         case "model": extra = ["--set", "model.hidden=[8]"]
         case "data": extra = ["--set", "data.subset=100"]
+        case "data path":   // the same counts, shape and classes; other labels
+            var train = learnableImages(count: 240, seed: 1)
+            train.labels.reverse()
+            try writeIDXDirectory(f.scratch.file("other"), train: train, test: learnableImages(count: 60, seed: 2))
+            extra = ["--set", "data.path=\(f.scratch.file("other"))"]
         case "directory": path = f.run("tiny") + "/checkpoints"
         case "not hdf5": path = f.run("tiny") + "/job.toml"
         case "version":
             let (status, output) = try python("import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f.attrs['version']=99", [path])
             try #require(status == 0, "\(output)")
-        default: path = f.run("tiny") + "/checkpoints/step-999.h5"
+        case "missing": path = f.run("tiny") + "/checkpoints/step-999.h5"
+        default: break
         }
         let outcome = try await descent(["train", f.job, "--set", "run.name=other", "--resume", path] + extra, in: f.scratch.path)
         #expect(outcome.status == 1, "\(outcome)")
-        let lines = outcome.stderrLines
-        #expect(lines.count == 1 && lines[0].hasPrefix("descent: ") && lines[0].contains(path), "\(outcome)")
-        if kind == "model" { #expect(lines[0].contains("mlp(hidden=[16])") && lines[0].contains("mlp(hidden=[8])")) }
-        if kind == "data" { #expect(lines[0].contains("data.subset")) }
-        if kind == "version" { #expect(lines[0].contains("format version 99")) }
+        let lines = outcome.stderrLines, line = lines.first ?? ""
+        #expect(lines.count == 1 && line.hasPrefix("descent: ") && line.contains(path), "\(outcome)")
+        if kind == "model" { #expect(line.contains("mlp(hidden=[16])") && line.contains("mlp(hidden=[8])")) }
+        if kind == "data" { #expect(line.contains("data.subset")) }
+        if kind == "data path" {
+            #expect(line.contains("data.path = \"\(f.data)\"") && line.contains("data.path = \"\(f.scratch.file("other"))\"")
+                    && line.contains("other data"), "\(outcome)")
+        }
+        if kind.hasPrefix("data.") { #expect(line.contains("\(kind) = "), "\(outcome)") }
+        if kind == "version" { #expect(line.contains("format version 99")) }
         #expect(!exists(f.run("other") + "/final.h5"))
+    }
+
+    @Test("a checkpoint resumes after its data directory moved")
+    func movedData() async throws {
+        let f = try checkpointFixture()
+        try await f.train(["--set", "run.epochs=1"])
+        let moved = f.scratch.file("moved")
+        try FileManager.default.moveItem(atPath: f.data, toPath: moved)
+        let outcome = try await f.train(["--set", "data.path=\(moved)", "--set", "run.epochs=2"])
+        #expect(outcome.stdout.contains("resuming from \(f.run("tiny"))/checkpoints/step-8.h5"), "\(outcome)")
     }
 
     @Test("h5py and h5dump -H read every documented field; h5py rebuilds the named tensors")
@@ -154,7 +188,8 @@ struct CheckpointTests {
         assert text(f.attrs["format"]) == "descent-checkpoint" and f.attrs["version"] == 1
         for k in ["descent_version", "created"]: f.attrs[k]
         for k in ["spec", "job", "classes"]: f["model"].attrs[k]
-        for k in ["epoch", "step_in_epoch", "global_step", "seed", "world_size", "learning_rate", "requeue_count"]: f["state"].attrs[k]
+        for k in ["epoch", "step_in_epoch", "global_step", "seed", "world_size", "learning_rate", "requeue_count", "run_id", "reached_zero_train_error"]: f["state"].attrs[k]
+        assert text(f["data"].attrs["fingerprint"]).startswith("train 240 × [1, 28, 28] (labels crc32 ")
         params = f["params"][()]
         lay = f["model/layout"]
         tensors = {n.decode(): params[o:o + int(np.prod(s[:r]))].reshape(s[:r]) for n, o, r, s in zip(lay["name"][()], lay["offset"][()], lay["rank"][()], lay["shape"][()])}
