@@ -11,8 +11,10 @@
 //   /optimizer/momentum      float32 [P]    SGD's momentum buffer, when it has one (attribute crc32)
 //   /state                   attributes epoch, step_in_epoch, global_step, seed, world_size, learning_rate,
 //                            requeue_count, and the current epoch's batch sums (batch_loss_sum, batch_correct,
-//                            batch_count, batch_samples)
+//                            batch_count, batch_samples); run_id, the run the checkpoint belongs to;
+//                            reached_zero_train_error (1: the run ended there, run.stop_at_zero_train_error)
 //   /data/shift, /data/scale float32 [C]    the input normalisation: x ↦ (x/255 − shift)·scale
+//   /data                    attribute fingerprint: the training data (DataFingerprint), compared on resume
 //   /metrics                 float64 [E, C] one row per epoch, attribute columns (the C names, comma-separated;
 //                            NaN where not measured)
 import CZlib
@@ -40,6 +42,11 @@ public struct TrainingState: Equatable, Sendable {
     public var requeueCount = 0
     /// The current epoch's training-batch sums so far, over all ranks: loss, correct, count, samples.
     public var batchSums: [Double] = [0, 0, 0, 0]
+    /// The run this checkpoint belongs to: every run that starts over gets a new id (empty: written before
+    /// checkpoints had ids).
+    public var runID = ""
+    /// The run ended here because it reached zero training error (run.stop_at_zero_train_error).
+    public var reachedZeroTrainError = false
     public init() {}
 }
 
@@ -64,6 +71,8 @@ public struct CheckpointContents {
     public var metrics: [[Double]]
     /// The width of the line-scan images the training tiles were cut from (nil for other data).
     public var imageWidth: Int? = nil
+    /// The data the run trains on (DataFingerprint; nil in checkpoints written before it was recorded).
+    public var dataFingerprint: String? = nil
 
     public init(modelSpec: String, job: String, inputShape: [Int], classes: Int, layout: [LayoutEntry],
                 bufferLayout: [LayoutEntry], parameters: [Float], buffers: [Float], momentum: [Float]?,
@@ -171,8 +180,11 @@ public enum CheckpointFile {
         try f.setAttribute("seed", Int64(bitPattern: s.seed), on: "/state")
         try f.setAttribute("learning_rate", s.learningRate, on: "/state")
         for (k, v) in zip(TrainingState.batchSumNames, s.batchSums) { try f.setAttribute(k, v, on: "/state") }
+        if !s.runID.isEmpty { try f.setAttribute("run_id", s.runID, on: "/state") }
+        try f.setAttribute("reached_zero_train_error", Int64(s.reachedZeroTrainError ? 1 : 0), on: "/state")
 
         try f.createGroup("/data")
+        if let fingerprint = c.dataFingerprint { try f.setAttribute("fingerprint", fingerprint, on: "/data") }
         try writeChecked(f, "/data/shift", c.shift, comm)
         try writeChecked(f, "/data/scale", c.scale, comm)
 
@@ -218,7 +230,8 @@ public enum CheckpointFile {
                     shape: [layout.count, 4])
     }
 
-    /// Reads and validates `path`: format, version, every checksum. Errors name the file and the problem.
+    /// Reads and validates `path`: format, version, every checksum, the structure (CheckpointValidation.swift).
+    /// Errors name the file and the problem.
     public static func read(_ path: String) throws -> CheckpointContents {
         let f = try HDF5File.open(path)
         defer { try? f.close() }
@@ -240,6 +253,10 @@ public enum CheckpointFile {
         state.requeueCount = Int(try f.intAttribute("requeue_count", on: "/state"))
         state.learningRate = try f.doubleAttribute("learning_rate", on: "/state")
         state.batchSums = try TrainingState.batchSumNames.map { try f.doubleAttribute($0, on: "/state") }
+        if f.hasAttribute("run_id", on: "/state") { state.runID = try f.stringAttribute("run_id", on: "/state") }
+        if f.hasAttribute("reached_zero_train_error", on: "/state") {
+            state.reachedZeroTrainError = try f.intAttribute("reached_zero_train_error", on: "/state") != 0
+        }
         let metricsColumns = f.exists("/metrics")
             ? try f.stringAttribute("columns", on: "/metrics").split(separator: ",").map(String.init) : []
         let cols = max(metricsColumns.count, 1)
@@ -254,10 +271,8 @@ public enum CheckpointFile {
             state: state, shift: try readChecked(f, "/data/shift"), scale: try readChecked(f, "/data/scale"),
             metricsColumns: metricsColumns, metrics: metrics)
         if f.hasAttribute("image_width", on: "/model") { c.imageWidth = Int(try f.intAttribute("image_width", on: "/model")) }
-        let expected = c.layout.last.map { $0.offset + $0.count } ?? 0
-        guard c.parameters.count == expected else {
-            throw HDF5Error(path, "/params holds \(c.parameters.count) values but the layout table describes \(expected)")
-        }
+        if f.hasAttribute("fingerprint", on: "/data") { c.dataFingerprint = try f.stringAttribute("fingerprint", on: "/data") }
+        if let problem = c.structureProblem() { throw HDF5Error(path, "corrupt " + problem) }
         return c
     }
 
@@ -282,10 +297,14 @@ public enum CheckpointFile {
         let names = try f.readStrings(group + "/name"), offsets = try f.readInt64s(group + "/offset")
         let ranks = try f.readInt64s(group + "/rank"), shapes = try f.readInt64s(group + "/shape")
         guard offsets.count == names.count, ranks.count == names.count, shapes.count == 4 * names.count else {
-            throw HDF5Error(f.path, "\(group) is inconsistent (\(names.count) names, \(offsets.count) offsets)")
+            throw HDF5Error(f.path, "corrupt \(group): \(names.count) names, \(offsets.count) offsets, \(ranks.count) ranks, \(shapes.count) shape entries")
         }
-        return names.indices.map { i in
-            LayoutEntry(name: names[i], offset: Int(offsets[i]), shape: (0..<Int(ranks[i])).map { Int(shapes[4 * i + $0]) })
+        return try names.indices.map { i in
+            let rank = ranks[i], shape = shapes[4 * i..<4 * i + 4]
+            guard (0...4).contains(rank), shape.allSatisfy({ $0 >= 0 }) else {
+                throw HDF5Error(f.path, "corrupt \(group): \(names[i]) has rank \(rank) and shape \(Array(shape)) (expected a rank of 0 to 4 and sizes ≥ 0)")
+            }
+            return LayoutEntry(name: names[i], offset: Int(offsets[i]), shape: shape.prefix(Int(rank)).map { Int($0) })
         }
     }
 }

@@ -85,8 +85,9 @@ public final class Checkpointer {
         }.sorted { $0.0 > $1.0 }
     }
 
-    /// The checkpoint to resume from: the one `latest` names if it validates, else the newest that does.
-    /// Each one that does not validate is reported on one line through `report`. Nil when there is none.
+    /// The checkpoint to resume from: the one `latest` names if it validates, else the newest that does; never
+    /// one of another run than checkpoints/run-id names (CheckpointRuns.swift). Each one that does not validate
+    /// or belongs to another run is reported on one line through `report`. Nil when there is none.
     public static func newestValid(in directory: String, report: (String) -> Void) -> (path: String, contents: CheckpointContents)? {
         var candidates = checkpoints(in: directory).map(\.path)
         let latest = directory + "/latest"
@@ -98,9 +99,15 @@ public final class Checkpointer {
                 report("\(latest) names \(named), which does not exist; looking for the newest valid checkpoint")
             }
         }
+        let run = runID(in: directory)
         for path in candidates {
             do {
-                return (path, try CheckpointFile.read(path))
+                let c = try CheckpointFile.read(path)
+                if let run, !c.state.runID.isEmpty, c.state.runID != run {
+                    report("\(path): a checkpoint of another run (\(c.state.runID), not \(run)); not resumed")
+                    continue
+                }
+                return (path, c)
             } catch {
                 report("\(error); using an older checkpoint")
             }

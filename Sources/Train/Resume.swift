@@ -19,9 +19,11 @@ public enum ResumeMode: Equatable, Sendable {
 }
 
 /// The job keys that must match for a checkpoint to continue this run: the model, the data and the order of
-/// the samples (a different batch size would change what a step is).
-let resumeKeys = ["data.set", "data.subset", "data.subset_mode", "data.test_subset", "data.normalize", "data.negative",
-                  "data.label_noise", "data.corruption", "data.corrupt_test", "run.seed", "optim.batch_size"]
+/// the samples (a different batch size would change what a step is). Not data.path: the data's fingerprint is
+/// compared instead, so that a data directory may move.
+let resumeKeys = ["data.set", "data.subset", "data.subset_mode", "data.test_subset", "data.normalize", "data.mean", "data.std",
+                  "data.negative", "data.label_noise", "data.corruption", "data.corrupt_test", "data.augment", "run.seed",
+                  "optim.batch_size"]
 
 extension TrainingRun {
     /// The checkpoint to continue from, read and validated on every rank, or nil for a fresh start.
@@ -43,6 +45,26 @@ extension TrainingRun {
         return (path, try world.agreeing { try CheckpointFile.read(path) })
     }
 
+    /// The run's id, the same on every rank: the resumed checkpoint's, else (a fresh start, or a checkpoint
+    /// written before checkpoints had ids) a new one.
+    func runID(resuming c: CheckpointContents?) -> String {
+        let id = c.map(\.state.runID).flatMap { $0.isEmpty ? nil : $0 } ?? Checkpointer.newRunID()
+        return world.broadcast(world.isRoot ? id : "")
+    }
+
+    /// Rank 0: makes checkpoints/ this run's on a fresh start, or when the checkpoint it resumes (`resumed`) is of
+    /// another run than the one recorded there (Checkpointer.takeOver). Returns a note when checkpoints were moved.
+    func claimCheckpoints(_ directory: String, runID: String, resumed: String?) throws -> String? {
+        let recorded = Checkpointer.runID(in: directory)
+        if resumed != nil && recorded == runID { return nil }
+        if resumed != nil && recorded == nil {
+            try Checkpointer.record(runID, in: directory)
+            return nil
+        }
+        guard let moved = try Checkpointer.takeOver(directory, for: runID, keeping: resumed) else { return nil }
+        return "descent: checkpoints of the earlier run marked with .keep (\(moved.names.joined(separator: ", "))) moved to \(moved.directory)"
+    }
+
     /// Refuses a checkpoint from another model or another data set, naming both.
     func checkCompatible(_ c: CheckpointContents, path: String, spec: ModelSpec, model: Model) throws {
         guard c.modelSpec == spec.canonical, c.layout == model.layout else {
@@ -52,6 +74,10 @@ extension TrainingRun {
         for key in resumeKeys where stored.values[key] != job.values[key] {
             let was = stored.values[key].map { "\($0)" } ?? "unset", now = job.values[key].map { "\($0)" } ?? "unset"
             throw JobError("\(path) was written with \(key) = \(was), but \(job.source) has \(key) = \(now): it trains on other data or in another order; HINT: another run.name, or --no-resume to start over")
+        }
+        if let was = c.dataFingerprint, was != dataFingerprint {
+            let wasPath = stored.values["data.path"].map { "\($0)" } ?? "unset", nowPath = job.values["data.path"].map { "\($0)" } ?? "unset"
+            throw JobError("\(path) was trained on other data: data.path = \(wasPath) held \(was); \(job.source) has data.path = \(nowPath), which holds \(dataFingerprint); HINT: another run.name, or --no-resume to start over")
         }
     }
 

@@ -27,6 +27,10 @@ public final class TrainingRun {
     public var debugLogDirectory: String?
     /// Where the run's state comes from (default: the run directory's newest valid checkpoint, if any).
     public var resume = ResumeMode.auto
+    /// The run's id, stored in its checkpoints (CheckpointRuns.swift); set once the run knows whether it resumes.
+    var runID = ""
+    /// The data it trains on (DataFingerprint), stored in its checkpoints and compared on resume.
+    var dataFingerprint = ""
 
     public struct Result: Sendable {
         public let outcome: Trainer.Outcome
@@ -68,8 +72,10 @@ public final class TrainingRun {
         return try DataSets.prepare(kind, directory: job.optionalString("data.path"), dataOptions(job))
     }
 
-    /// The state of the run as a checkpoint holds it; this rank's part of the momentum (collective-free).
-    func checkpointContents(_ trainer: Trainer, sync: GradientSync, history: [EpochMetrics], requeues: Int) throws -> CheckpointContents {
+    /// The state of the run as a checkpoint holds it; this rank's part of the momentum (collective-free). `ended`:
+    /// how the run ended, once it has.
+    func checkpointContents(_ trainer: Trainer, sync: GradientSync, history: [EpochMetrics], requeues: Int,
+                            ended: Trainer.Outcome? = nil) throws -> CheckpointContents {
         let model = trainer.model
         var state = TrainingState()
         state.epoch = trainer.position.epoch
@@ -78,6 +84,8 @@ public final class TrainingRun {
         state.seed = trainer.settings.seed
         state.worldSize = world.size
         state.requeueCount = requeues
+        state.runID = runID
+        state.reachedZeroTrainError = ended == .reachedZeroTrainError
         let lr = trainer.learningRate.rate(epoch: trainer.position.epoch, globalStep: trainer.position.globalStep)
         state.learningRate = Double("\(lr)")!   // the Float's shortest decimal form
         let sums = trainer.epochSums.reduced(over: world)
@@ -91,6 +99,7 @@ public final class TrainingRun {
             metricsColumns: MetricsTable.columns, metrics: history.map(\.values))
         c.momentumOffset = sync.momentumRange.lowerBound
         c.imageWidth = trainer.train.imageWidth
+        c.dataFingerprint = dataFingerprint
         return c
     }
 
@@ -187,6 +196,9 @@ public final class TrainingRun {
         let ranksPerNode = try positiveSetting("DESCENT_RANKS_PER_NODE"), bucketFloats = try positiveSetting("DESCENT_BUCKET_FLOATS")
         let threads = configureThreads()
         let (train, test) = try world.agreeing { try TrainingRun.loadData(job) }
+        // Rank 0's: an attribute of a collective write must be the same on every rank.
+        dataFingerprint = world.broadcast(DataFingerprint.text(trainLabels: train.labels, testLabels: test.labels,
+                                                               shape: train.shape, classes: train.classes))
         if let weights = job.doubles("optim.class_weights") {
             guard job.string("optim.loss") == "cross_entropy" else { throw JobError("optim.class_weights: only the cross_entropy loss takes class weights") }
             guard weights.count == train.classes, weights.allSatisfy({ $0 >= 0 }), weights.contains(where: { $0 > 0 }) else {
@@ -217,8 +229,12 @@ public final class TrainingRun {
         var history: [EpochMetrics] = []
         var requeues = 0
         let resumed = try checkpointToResume(runDirectory: directory.path)
+        if let (path, c) = resumed { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
+        runID = runID(resuming: resumed?.contents)
+        let moved = try world.agreeing {
+            world.isRoot ? try claimCheckpoints(checkpointer.directory, runID: runID, resumed: resumed?.path) : nil
+        }
         if let (path, c) = resumed {
-            try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) }
             history = restore(c, trainer: trainer, sync: sync)
             // Slurm counts a job's requeues in SLURM_RESTART_COUNT; the checkpoint keeps the count across them.
             requeues = max(c.state.requeueCount, environment["SLURM_RESTART_COUNT"].flatMap { Int($0) } ?? 0)
@@ -233,6 +249,7 @@ public final class TrainingRun {
                                          + (trainer.batchNormSynchronized ? " · BatchNorm statistics synchronised" : "")),
                            ], threads: "\(threads.threads) per rank (\(threads.reason))")
         if let warning = threads.oversubscription { printer.note(warning) }
+        if let moved { printer.note(moved) }
         if let (path, c) = resumed {
             printer.note("resuming from \(path): epoch \(c.state.epoch), step \(c.state.stepInEpoch) of it (global step \(c.state.globalStep)), written by \(c.state.worldSize) rank(s)")
             if let changes = changedSettings(since: c) { printer.note("descent: \(changes)") }
@@ -253,10 +270,11 @@ public final class TrainingRun {
         // run's final position (after the last evaluation) is always saved, under the same step number.
         var saved = resumed.map { Trainer.Position(epoch: $0.contents.state.epoch, stepInEpoch: $0.contents.state.stepInEpoch,
                                                      globalStep: $0.contents.state.globalStep) }
+        var ended: Trainer.Outcome? = nil
         let save = { [unowned trainer] in
             guard trainer.position != saved else { return }
             if trainer.position.stepInEpoch != 0 { trainer.averageRunningStatistics() }   // inside an epoch
-            let c = try self.checkpointContents(trainer, sync: sync, history: history, requeues: requeues)
+            let c = try self.checkpointContents(trainer, sync: sync, history: history, requeues: requeues, ended: ended)
             let path = try checkpointer.save(c, share: self.writeShare(sync))
             saved = trainer.position
             log?.write("checkpoint \(path)")
@@ -269,7 +287,11 @@ public final class TrainingRun {
         trainer.shouldStop = { StopSignals.requested != 0 }
         let outcome: Trainer.Outcome
         do {
-            outcome = try trainer.run()
+            // A run that ended at zero training error is over: its last checkpoint says so, and there is nothing
+            // left to train (its position is not the last epoch's end).
+            let over = resumed?.contents.state.reachedZeroTrainError == true && trainer.settings.stopAtZeroTrainError
+            outcome = over ? .reachedZeroTrainError : try trainer.run()
+            ended = outcome
             try save()   // always at the end, and on a stop signal
         } catch let failure as JobFailure {
             // Every rank of the run failed alike (a loss that was not finite, a checkpoint that could not be
@@ -294,7 +316,7 @@ public final class TrainingRun {
             return Result(outcome: outcome, runDirectory: directory.path, last: last, parameterCount: model.parameterCount)
         }
         do {
-            try saveFinalModel(try checkpointContents(trainer, sync: sync, history: history, requeues: requeues),
+            try saveFinalModel(try checkpointContents(trainer, sync: sync, history: history, requeues: requeues, ended: outcome),
                                share: writeShare(sync), directory: directory)
             try world.agreeing { if world.isRoot { try directory.finish(status: "finished", detail: "\(outcome)") } }
         } catch let broken as CollectiveBroken {   // one rank failed half-way through writing final.h5

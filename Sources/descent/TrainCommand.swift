@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where to continue from: auto (the run directory's newest valid checkpoint, if any; the default) or a checkpoint file.", valueName: "auto|PATH"))
     var resume = "auto"
 
-    @Flag(name: .customLong("no-resume"), help: "Start over even if the run directory holds checkpoints (they are replaced as the new run writes its own).")
+    @Flag(name: .customLong("no-resume"), help: "Start over even if the run directory holds checkpoints: once the job and the data have passed their checks, the earlier run's checkpoints are deleted (those marked with a .keep file are moved to checkpoints/earlier-run-<id>/).")
     var noResume = false
 
     func run() throws {
