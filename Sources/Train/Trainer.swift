@@ -72,8 +72,8 @@ public final class Trainer {
     public let sync: GradientSync
     public var momentum: FlatVector { sync.momentum }
     public var position = Position()
-    /// Checked after every step and before each epoch's first (the ranks agree: one rank's true stops all); true
-    /// ends the run at that step boundary.
+    /// Checked once before every step (the ranks agree: one rank's true stops all): with the agreement after the
+    /// step before, or at the epoch's start for its first step. True ends the run at that step boundary.
     public var shouldStop: () -> Bool = { false }
     /// Called after every epoch with its metrics.
     public var onEpoch: (EpochMetrics) throws -> Void = { _ in }
@@ -134,7 +134,8 @@ public final class Trainer {
                 samplesTrained += plan.globalBatch(position.stepInEpoch).count
                 position.stepInEpoch += 1
                 position.globalStep += 1
-                let stop = try agreeAfterStep(lossProblem)
+                // After an epoch's last step the stop is asked for at the next epoch's start, after the evaluation.
+                let stop = try agreeAfterStep(lossProblem, askingToStop: position.stepInEpoch < plan.steps)
                 if settings.checkSyncEvery > 0 && position.globalStep % settings.checkSyncEvery == 0 { try checkSync() }
                 try afterStep()
                 if stop { return .stopped }
@@ -178,16 +179,16 @@ public final class Trainer {
 
     /// The one agreement of every step, after it: a loss that was not finite on any rank fails the run on every
     /// rank of its communicator alike (a JobFailure with the lowest such rank's message: the run ends cleanly, and
-    /// a sweep goes on with its next run, instead of aborting the whole job); otherwise, true when any rank was
-    /// asked to stop.
-    private func agreeAfterStep(_ lossProblem: String?) throws -> Bool {
+    /// a sweep goes on with its next run, instead of aborting the whole job); otherwise, when `askingToStop`, true
+    /// when any rank was asked to stop (shouldStop is thus checked once before every step).
+    private func agreeAfterStep(_ lossProblem: String?, askingToStop: Bool) throws -> Bool {
         let communicator = sync.communicator
         guard communicator.size > 1 else {
             if let lossProblem { throw Failure(description: lossProblem) }
-            return shouldStop()
+            return askingToStop && shouldStop()
         }
         // The lowest rank with a problem, else size (a stop asked for) or size + 1 (go on).
-        let mine = lossProblem != nil ? communicator.rank : communicator.size + (shouldStop() ? 0 : 1)
+        let mine = lossProblem != nil ? communicator.rank : communicator.size + (askingToStop && shouldStop() ? 0 : 1)
         let verdict = communicator.agree(mine, .min)
         if verdict < communicator.size {
             throw JobFailure(message: "rank \(verdict): " + communicator.broadcast(lossProblem ?? "", root: verdict))

@@ -252,7 +252,7 @@ public final class TrainingRun {
         if let moved { printer.note(moved) }
         if let (path, c) = resumed {
             printer.note("resuming from \(path): epoch \(c.state.epoch), step \(c.state.stepInEpoch) of it (global step \(c.state.globalStep)), written by \(c.state.worldSize) rank(s)")
-            if let changes = changedSettings(since: c) { printer.note("descent: \(changes)") }
+            if let changes = changedSettings(since: c) { printer.note(changes) }
         }
 
         // 3. Train; rank 0 writes one metrics row per epoch.
