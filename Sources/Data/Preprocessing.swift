@@ -23,7 +23,7 @@ public struct DataOptions: Equatable, Sendable {
     public var corruption = Corruption.none
     public var corruptTest = true
     /// Training samples flipped and rotated by multiples of 90° (one of the 8 symmetries of the square, drawn per
-    /// sample and step; masks follow their images). Segmentation tiles.
+    /// sample and step; masks follow their images). Descent sample files, with or without masks.
     public var flipRotate = false
 
     public init() {}
@@ -230,18 +230,21 @@ public final class PreparedSplit {
                     }
                 }
             }
-            guard reader.hasMasks else { return }
+            // Masks become the labels; then image and mask turn together (an image without a mask turns alone).
             let turns = turnKey.map { RandomStream(seed: transform.seed, name: "data/flip_rotate", index: $0) }
+            let pixels = shape[1] * shape[2]
             for k in 0..<n {
                 let labelsOut = out + k * plane
-                rawMasks.withUnsafeBufferPointer { m in for j in 0..<plane { labelsOut[j] = Int32(m[k * plane + j]) } }
+                if reader.hasMasks {
+                    rawMasks.withUnsafeBufferPointer { m in for j in 0..<plane { labelsOut[j] = Int32(m[k * plane + j]) } }
+                }
                 guard let turns else { continue }
                 let turn = turns.below(shape[1] == shape[2] ? 8 : 4, UInt64(fileIndices[k]))
                 guard turn != 0 else { continue }
                 for c in 0..<shape[0] {
-                    (images + k * size + c * plane).withMemoryRebound(to: UInt32.self, capacity: plane) { turnPlane($0, turn) }
+                    (images + k * size + c * pixels).withMemoryRebound(to: UInt32.self, capacity: pixels) { turnPlane($0, turn) }
                 }
-                labelsOut.withMemoryRebound(to: UInt32.self, capacity: plane) { turnPlane($0, turn) }
+                if reader.hasMasks { labelsOut.withMemoryRebound(to: UInt32.self, capacity: plane) { turnPlane($0, turn) } }
             }
         }
         samplesRead += n

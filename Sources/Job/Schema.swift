@@ -71,7 +71,7 @@ public enum Schema {
         k("data.label_noise", fraction, .double(0), "Replace each training label with a uniformly random class with this probability (Zhang et al. 2017)."),
         k("data.corruption", .choice(["none", "random_labels", "shuffled_pixels", "random_pixels", "gaussian"]), .string("none"), "Zhang et al. 2017: all labels random; pixels shuffled by one fixed permutation; pixels shuffled by a per-image permutation; Gaussian pixels with the data set's mean and variance."),
         k("data.corrupt_test", .bool, .bool(true), "Apply pixel corruptions to the test set too (label corruptions never are)."),
-        k("data.augment", .choice(["none", "flip_rotate"]), .string("none"), "flip_rotate: each training sample (and its mask) flipped and rotated by a multiple of 90° at random each step (segmentation tiles in a Descent sample file)."),
+        k("data.augment", .choice(["none", "flip_rotate"]), .string("none"), "flip_rotate: each training sample (and its mask, if it has one) flipped and rotated by a multiple of 90° at random each step (a Descent sample file: segmentation tiles, or images with one label each)."),
 
         k("model.architecture", .choice(["mlp", "lenet5", "cnn", "resnet", "unet", "layers"]), .string("mlp"), "Built-in architecture, or an explicit layer list (model.layers)."),
         k("model.hidden", .ints(min: 1), .array([.int(1024)]), "mlp: widths of the hidden layers."),

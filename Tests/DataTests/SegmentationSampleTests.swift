@@ -421,6 +421,45 @@ struct SegmentationSampleTests {
         #expect(stepsWithDifferentTurns > steps / 2)
     }
 
+    @Test("flip_rotate on a file without masks: the image turns by the 8 symmetries, its label stays")
+    func flipRotateWithoutMasks() throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let data = sampleData(count: 4, height: 3, width: 3)
+        try SampleFile.write(data, to: dir.file("plain.h5"))
+        let reader = try SampleFileReader(path: dir.file("plain.h5"))
+        let (train, _) = try Preprocessing.prepare(trainFile: reader, testFile: reader, options { $0.flipRotate = true })
+        /// Which of the 8 symmetries of the square turns sample i's stored 3×3 bytes into `image` (floats
+        /// byte/255), or nil.
+        func symmetry(_ i: Int, _ image: [Float]) -> Int? {
+            let maps: [(Int, Int) -> (Int, Int)] = [{ ($0, $1) }, { ($0, 2 - $1) }, { (2 - $0, $1) }, { (2 - $0, 2 - $1) },
+                                                    { ($1, $0) }, { ($1, 2 - $0) }, { (2 - $1, $0) }, { (2 - $1, 2 - $0) }]
+            return maps.firstIndex { m in
+                (0..<9).allSatisfy { j in
+                    let (y, x) = m(j / 3, j % 3)
+                    return abs(image[j] - Float(data.images[i * 9 + y * 3 + x]) / 255) < 1e-6
+                }
+            }
+        }
+        var seen = [Set<Int>](repeating: [], count: 4), problems: [String] = []
+        for step in 0..<64 {
+            var images = [Float](repeating: .nan, count: 4 * 9), labels = [Int32](repeating: -1, count: 4)
+            try images.withUnsafeMutableBufferPointer { i in
+                try labels.withUnsafeMutableBufferPointer { try train.gather([0, 1, 2, 3], into: i.baseAddress!, labels: $0.baseAddress!, step: UInt64(step)) }
+            }
+            for k in 0..<4 {
+                guard let s = symmetry(k, Array(images[k * 9..<(k + 1) * 9])) else {
+                    problems.append("step \(step), sample \(k): not a symmetry of the stored image")
+                    continue
+                }
+                if labels[k] != data.labels[k] { problems.append("step \(step), sample \(k): label \(labels[k])") }
+                seen[k].insert(s)
+            }
+        }
+        expectNone(problems)
+        #expect(seen.allSatisfy { $0.count == 8 }, "symmetries drawn per sample over 64 steps: \(seen.map(\.count))")
+    }
+
     @Test("flip_rotate on a non-square tile: only the 4 flips, image and mask together")
     func flipRotateRectangle() throws {
         let dir = try Scratch()
