@@ -2,6 +2,9 @@
 // fails at build time, naming the layer and the shapes), lays the parameters out in one flat vector, and
 // wires the buffers of the forward and backward passes.
 import Tensor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct GraphBuilder {
     /// A handle on a node added to the builder.
@@ -89,6 +92,19 @@ public struct GraphBuilder {
         }
     }
 
+    /// The least the model takes: parameters with their gradients and momentum, and every node's activations and
+    /// their gradients for `maxBatch` samples. More than the machine's memory is an error here, with the sizes,
+    /// rather than a failed allocation (a trap with a backtrace) later.
+    private func checkFitsInMemory(parameters: Int, maxBatch: Int) throws {
+        let activations = pending.reduce(0.0) { $0 + Double(countElements($1.shape) ?? Int.max) }
+        let bytes = 4 * (3 * Double(parameters) + 2 * Double(maxBatch) * activations)
+        let memory = Double(sysconf(CInt(_SC_PHYS_PAGES))) * Double(sysconf(CInt(_SC_PAGESIZE)))
+        guard memory <= 0 || bytes <= memory else {
+            let gb = { (b: Double) in "\((b / 1e8).rounded() / 10) GB" }
+            throw ModelError("model: \(parameters) parameters and the activations of batches of \(maxBatch) need at least \(gb(bytes)), but this machine has \(gb(memory)) of memory; HINT: a smaller model, optim.batch_size or eval.batch_size")
+        }
+    }
+
     /// Builds the model whose output is `output` (the last node added by default), for batches up to `maxBatch`.
     public func build(output: Ref? = nil, maxBatch: Int) throws -> Model {
         guard maxBatch >= 1 else { throw ModelError("model: the batch size must be at least 1, got \(maxBatch)") }
@@ -120,7 +136,8 @@ public struct GraphBuilder {
                 stateInitial.append(d.initial)
             }
         }
-        _ = try end(of: layout, "parameters"); _ = try end(of: stateLayout, "buffers")
+        try checkFitsInMemory(parameters: try end(of: layout, "parameters"), maxBatch: maxBatch)
+        _ = try end(of: stateLayout, "buffers")
 
         // A node needs ∂L/∂output only if a parameter lies upstream of it: the gradient of the input, and of
         // parameter-free layers right after it (a Flatten before the first Dense), is never computed.

@@ -170,6 +170,13 @@ struct ModelErrorTests {
         #expect(batch == "model: batches of 4194304 samples of the input [1099511627776] have more bytes than a 64-bit count holds")
     }
 
+    @Test("a model larger than the machine's memory is an error with its size, not a failed allocation") func tooLargeForMemory() {
+        // 795·10^11 parameters, 12 bytes each (with gradients and momentum), and 2 · 4 · 10^11 bytes of activations.
+        let m = message { try ModelSpec(.mlp(hidden: [100_000_000_000])).build(input: [1, 28, 28], classes: 10, maxBatch: 1) }
+        #expect(m.hasPrefix("model: 79500000000010 parameters and the activations of batches of 1 need at least 955600.0 GB, but this machine has ")
+                && m.hasSuffix("GB of memory; HINT: a smaller model, optim.batch_size or eval.batch_size"), "\(m)")
+    }
+
     @Test func addMismatch() {
         let m = message { try ModelSpec(.layers([
             LayerSpec("dense", name: "a", ["out": 4]), LayerSpec("dense", name: "b", inputs: ["input"], ["out": 5]),
