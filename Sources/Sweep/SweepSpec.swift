@@ -50,6 +50,9 @@ public struct SweepSpec {
         }
         let known = ["job", "name", "output", "ranks_per_run", "order", "set", "grid"]
         if let bad = table.keys.first(where: { !known.contains($0) }) {
+            if Schema.tables.contains(bad), table["grid"] == nil {
+                throw SweepError("\(path): a job file (it has [\(bad)]), not a sweep file; HINT: descent train \(path)")
+            }
             throw SweepError("\(path): unknown key '\(bad)' (a sweep file has \(known.joined(separator: ", ")))")
         }
         guard let jobName = table["job"]?.string else { throw SweepError("\(path): 'job' (the base job file) is missing") }

@@ -69,6 +69,12 @@ public final class TrainingRun {
     /// Loads both splits as the job says.
     public static func loadData(_ job: Job) throws -> (train: PreparedSplit, test: PreparedSplit) {
         let kind = DataSetKind(rawValue: job.string("data.set"))!
+        if let path = job.optionalString("data.path"), !DataSets.isDirectory(path) {
+            // Name the key and where it was set: a relative path is resolved against the current directory.
+            let problem = access(path, F_OK) == 0 ? "is not a directory" : "no such directory"
+            let relative = path.hasPrefix("/") ? "" : " (relative to the current directory, \(currentDirectory()))"
+            throw JobError("\(job.origin(of: "data.path")): data.path = \"\(path)\": \(problem)\(relative)")
+        }
         return try DataSets.prepare(kind, directory: job.optionalString("data.path"), dataOptions(job))
     }
 
@@ -200,9 +206,10 @@ public final class TrainingRun {
         dataFingerprint = world.broadcast(DataFingerprint.text(trainLabels: train.labels, testLabels: test.labels,
                                                                shape: train.shape, classes: train.classes))
         if let weights = job.doubles("optim.class_weights") {
-            guard job.string("optim.loss") == "cross_entropy" else { throw JobError("optim.class_weights: only the cross_entropy loss takes class weights") }
+            let place = job.origin(of: "optim.class_weights")
+            guard job.string("optim.loss") == "cross_entropy" else { throw JobError("\(place): optim.class_weights: only the cross_entropy loss takes class weights") }
             guard weights.count == train.classes, weights.allSatisfy({ $0 >= 0 }), weights.contains(where: { $0 > 0 }) else {
-                throw JobError("optim.class_weights: expected \(train.classes) weights ≥ 0 (one per class of \(train.source)), got \(weights)")
+                throw JobError("\(place): optim.class_weights: expected \(train.classes) weights ≥ 0 (one per class of \(train.source)), got \(weights)")
             }
         }
         var fault: Trainer.InjectedFault? = nil
@@ -345,4 +352,11 @@ public final class TrainingRun {
         BLAS.setThreads(plan.threads)
         return plan
     }
+}
+
+/// The current directory, for messages about relative paths.
+private func currentDirectory() -> String {
+    guard let p = getcwd(nil, 0) else { return "." }
+    defer { free(p) }
+    return String(cString: p)
 }

@@ -102,7 +102,7 @@ struct SubmitCommand: ParsableCommand {
             ("slurm.launcher", launcher.map { "\"\($0)\"" }), ("slurm.signal_seconds", signal.map(String.init)),
         ]
         for (key, value) in flags {
-            if let value { try job.set(key, toTOML: value, origin: "--\(key.dropFirst(6).replacingOccurrences(of: "_", with: "-"))") }
+            if let value { try job.set(key, toTOML: value, origin: key == "slurm.signal_seconds" ? "--signal" : "--\(key.dropFirst(6).replacingOccurrences(of: "_", with: "-"))") }
         }
         try job.validate()
     }

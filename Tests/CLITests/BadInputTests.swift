@@ -312,6 +312,30 @@ let badInputs: [BadInput] = [
         return (["train", path], [s.file("job.toml/bad"), "cannot create the run directory", "\(s.file("job.toml")) is a file, not a directory"])
     },
 
+    BadInput("checkpoint.every that is not N epochs or N steps, with its line") { s in
+        let (path, text) = try job(s) { setting($0, "checkpoint", "every = \"5 minutes\"") }
+        return (["train", path], ["\(path):\(line(of: "every", in: text)):", "'checkpoint.every' must be \"N epochs\" or \"N steps\"", "\"5 minutes\""])
+    },
+    BadInput("optim.class_weights of the wrong count, with the job file and its line") { s in
+        let (path, text) = try job(s) { setting($0, "optim", "class_weights = [1, 2]") }
+        return (["train", path], ["\(path):\(line(of: "class_weights", in: text)):", "optim.class_weights: expected 10 weights"])
+    },
+    BadInput("relative data.path that does not exist names the key and the job file") { s in
+        let (path, text) = try job(s) { setting($0, "data", "path = \"glass/tiles\"") }
+        return (["train", path], ["\(path):\(line(of: "path =", in: text)):", "data.path = \"glass/tiles\": no such directory",
+                                  "relative to the current directory"])
+    },
+    BadInput("a sweep file given to train") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("x.sweep.toml")
+        try "job = \"\(base)\"\n[grid]\n\"run.seed\" = [0, 1]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["train", sweep], ["\(sweep):2:", "a sweep file", "HINT: descent sweep \(sweep)"])
+    },
+    BadInput("a job file given to sweep") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["sweep", path], [path, "a job file", "HINT: descent train \(path)"])
+    },
+
     // Overrides.
     BadInput("--set with an unknown key") { s in
         let (path, _) = try job(s) { $0 }
@@ -328,6 +352,12 @@ let badInputs: [BadInput] = [
     BadInput("--set with a bad value over a finished run leaves it as it was") { s in
         _ = try await trainedModel(s)
         return (["train", s.file("job.toml"), "--set", "optim.lr=-1"], ["--set optim.lr=-1: 'optim.lr' must be number > 0.0, got -1.0"])
+    },
+
+    BadInput("--set checkpoint.every with a bad value names the override") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["train", path, "--set", "checkpoint.every=5_steps"],
+                ["--set checkpoint.every=5_steps: 'checkpoint.every' must be \"N epochs\" or \"N steps\""])
     },
 
     // Environment.
@@ -386,6 +416,17 @@ let badInputs: [BadInput] = [
                 [s.file("none/p.csv") + ": cannot be written (No such file or directory)"])
     },
 
+    // inspect.
+    BadInput("inspect on a run directory without checkpoints") { s in
+        let dir = try s.directory("runs/empty")
+        return (["inspect", dir], [dir + ": no checkpoint in this directory"])
+    },
+    BadInput("inspect on a sweep directory") { s in
+        let dir = try s.directory("runs/sweep")
+        try "run,parameters\n".write(toFile: dir + "/results.csv", atomically: true, encoding: .utf8)
+        return (["inspect", dir], [dir + ": a sweep directory", "inspect one of its runs"])
+    },
+
     // report.
     BadInput("report on a directory without metrics") { s in
         (["report", try s.directory("runs/empty")], [s.file("runs/empty") + ": no metrics.csv here"])
@@ -411,6 +452,15 @@ let badInputs: [BadInput] = [
         try writeGzip(data + "/\(IDXName.testLabels).gz", Array(idxLabels(smallTest.labels).dropLast(3)))
         return (["data", "convert", "--set", "mnist", "--path", data, "--out", s.file("converted")],
                 [data + "/\(IDXName.testLabels).gz", "truncated: expected 20 bytes of labels, found 17"])
+    },
+    BadInput("data convert without --path for a data set that has no default directory") { s in
+        (["data", "convert", "--set", "mnist", "--out", s.file("converted")], ["--path is required for --set mnist"])
+    },
+
+    // submit (before anything reaches Slurm).
+    BadInput("submit with a --signal below its minimum names --signal") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["submit", path, "--signal", "5", "--dry-run"], ["--signal: 'slurm.signal_seconds' must be integer ≥ 10, got 5"])
     },
     BadInput("data convert of an unknown data set") { s in
         (["data", "convert", "--set", "hdf5", "--path", try s.directory("data"), "--out", s.file("converted")],
