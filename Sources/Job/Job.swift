@@ -95,7 +95,13 @@ public struct Job: Equatable, Sendable {
         }
         let value: JobValue
         if let parsed = try? TOMLTable(string: "v = \(text)"), let v = parsed["v"] {
-            value = try Job.convert(v, key: key, at: origin)
+            // A string key takes the text as it is when TOML reads it as a number, a boolean or a date or time:
+            // --set run.name=123, --set slurm.time=12:00:00.
+            if spec.kind == .string, [.int, .double, .bool, .date, .time, .dateTime].contains(v.type) {
+                value = .string(text)
+            } else {
+                value = try Job.convert(v, key: key, at: origin)
+            }
         } else {
             value = .string(text)
         }
@@ -157,7 +163,11 @@ public struct Job: Equatable, Sendable {
             guard choices.contains(s) else { throw fail("must be \(spec.typeDescription); got \"\(s)\"") }
             return value
         case .string:
-            guard case .string(let s) = value else { throw wrongType() }
+            guard case .string(let s) = value else {
+                // A number, a boolean or a time where a string belongs: TOML needs the quotes.
+                let scalar = [JobValue.int(0), .double(0), .bool(false)].contains { $0.kindName == value.kindName }
+                throw fail("must be \(spec.typeDescription), got \(value.kindName) \(value)" + (scalar ? "; HINT: put it in quotes, \"\(value)\"" : ""))
+            }
             if spec.key == "checkpoint.every" { _ = try Job.every(s, at: place) }
             return value
         case .ints(let lo):

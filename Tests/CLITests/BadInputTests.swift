@@ -325,6 +325,10 @@ let badInputs: [BadInput] = [
         return (["train", path], ["\(path):\(line(of: "path =", in: text)):", "data.path = \"glass/tiles\": no such directory",
                                   "relative to the current directory"])
     },
+    BadInput("a string key given a number in the job file: hint to quote it") { s in
+        let (path, text) = try job(s) { setting($0, "run", "name = 123") }
+        return (["train", path], ["\(path):\(line(of: "name", in: text)):", "'run.name' must be string, got an integer 123", "HINT: put it in quotes, \"123\""])
+    },
     BadInput("a sweep file given to train") { s in
         let (base, _) = try job(s) { $0 }
         let sweep = s.file("x.sweep.toml")
