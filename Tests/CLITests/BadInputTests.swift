@@ -466,6 +466,26 @@ let badInputs: [BadInput] = [
         let (path, _) = try job(s) { $0 }
         return (["submit", path, "--signal", "5", "--dry-run"], ["--signal: 'slurm.signal_seconds' must be integer ≥ 10, got 5"])
     },
+
+    // sweep files.
+    BadInput("sweep grid key not quoted (TOML makes it a table)") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("s.toml")
+        try "job = \"\(base)\"\n[grid]\nrun.seed = [0, 1]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["sweep", sweep], [sweep, "run.seed without quotes is a table in TOML", "HINT: quote the key, \"run.seed\" = "])
+    },
+    BadInput("sweep grid with a value given twice") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("s.toml")
+        try "job = \"\(base)\"\n[grid]\n\"run.seed\" = [0, 0]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["sweep", sweep], [sweep + " [grid] run.seed: the value 0 is given twice"])
+    },
+    BadInput("sweep [set] of run.name, which the sweep sets itself") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("s.toml")
+        try "job = \"\(base)\"\n[set]\n\"run.name\" = \"same\"\n[grid]\n\"run.seed\" = [0, 1]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["sweep", sweep], [sweep + " [set] run.name: a sweep sets each run's run.name itself"])
+    },
     BadInput("data convert of an unknown data set") { s in
         (["data", "convert", "--set", "hdf5", "--path", try s.directory("data"), "--out", s.file("converted")],
          ["--set must be fashion-mnist, mnist or cifar10, got hdf5"])
