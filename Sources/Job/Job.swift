@@ -169,6 +169,9 @@ public struct Job: Equatable, Sendable {
                 throw fail("must be \(spec.typeDescription), got \(value.kindName) \(value)" + (scalar ? "; HINT: put it in quotes, \"\(value)\"" : ""))
             }
             if spec.key == "checkpoint.every" { _ = try Job.every(s, at: place) }
+            if spec.key == "slurm.time" && !Job.isSlurmTime(s) {
+                throw fail("must be a Slurm time limit (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS; a bare number is minutes), got \"\(s)\"")
+            }
             return value
         case .ints(let lo):
             guard case .array(let items) = value else { throw wrongType() }
@@ -237,6 +240,20 @@ public struct Job: Equatable, Sendable {
             if parts[1].hasPrefix("step") { return .steps(n) }
         }
         throw JobError("\(place): 'checkpoint.every' must be \"N epochs\" or \"N steps\" with N ≥ 1, got \"\(text)\"")
+    }
+
+    /// A time limit as sbatch --time takes it: "minutes", "minutes:seconds", "hours:minutes:seconds",
+    /// "days-hours", "days-hours:minutes", "days-hours:minutes:seconds" (or INFINITE / UNLIMITED).
+    public static func isSlurmTime(_ text: String) -> Bool {
+        if ["INFINITE", "UNLIMITED"].contains(text.uppercased()) { return true }
+        func number(_ s: Substring) -> Bool { !s.isEmpty && s.allSatisfy { ("0"..."9").contains($0) } }
+        var clock = Substring(text)
+        if let dash = text.firstIndex(of: "-") {
+            guard number(text[..<dash]) else { return false }
+            clock = text[text.index(after: dash)...]
+        }
+        let parts = clock.split(separator: ":", omittingEmptySubsequences: false)
+        return (1...3).contains(parts.count) && parts.allSatisfy(number)
     }
 
     // MARK: - Output

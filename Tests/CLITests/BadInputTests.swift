@@ -466,6 +466,24 @@ let badInputs: [BadInput] = [
         let (path, _) = try job(s) { $0 }
         return (["submit", path, "--signal", "5", "--dry-run"], ["--signal: 'slurm.signal_seconds' must be integer ≥ 10, got 5"])
     },
+    BadInput("submit with a --time that is not a Slurm time") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["submit", path, "--time", "abc", "--dry-run"], ["--time: 'slurm.time' must be a Slurm time limit", "got \"abc\""])
+    },
+    BadInput("slurm.time in a job file that is not a Slurm time") { s in
+        let (path, text) = try job(s) { setting($0, "slurm", "time = \"1h\"") }
+        return (["submit", path, "--dry-run"], ["\(path):\(line(of: "time", in: text)):", "'slurm.time' must be a Slurm time limit"])
+    },
+    BadInput("submit --max-parallel without --array") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["submit", path, "--max-parallel", "2", "--dry-run"], ["--max-parallel 2", "needs --array N"])
+    },
+    BadInput("submit --array larger than the sweep's run count") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("s.toml")
+        try "job = \"\(base)\"\n[grid]\n\"run.seed\" = [0, 1]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["submit", sweep, "--array", "100", "--dry-run"], ["--array 100", "has only 2 run(s)"])
+    },
 
     // sweep files.
     BadInput("sweep grid key not quoted (TOML makes it a table)") { s in
