@@ -485,6 +485,18 @@ let badInputs: [BadInput] = [
         return (["submit", sweep, "--array", "100", "--dry-run"], ["--array 100", "has only 2 run(s)"])
     },
 
+    // glass.
+    BadInput("glass synth with a width below its minimum names that one option") { s in
+        (["glass", "synth", "--out", s.file("g"), "--width", "512", "--height", "512"], ["--width must be ≥ 1024, got 512"])
+    },
+    BadInput("glass tiles with an overlap not below the tile names --overlap") { s in
+        (["glass", "tiles", s.file("none.tif"), "--out", s.file("t.h5"), "--tile", "128", "--overlap", "200"],
+         ["--overlap must be ≥ 0 and less than --tile (128), got 200"])
+    },
+    BadInput("glass tiles with a background probability above 1 names --background") { s in
+        (["glass", "tiles", s.file("none.tif"), "--out", s.file("t.h5"), "--background", "1.5"], ["--background must be between 0 and 1, got 1.5"])
+    },
+
     // sweep files.
     BadInput("sweep grid key not quoted (TOML makes it a table)") { s in
         let (base, _) = try job(s) { $0 }

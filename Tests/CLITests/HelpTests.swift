@@ -41,6 +41,15 @@ struct HelpTests {
                 "`descent help …` prints the same")
     }
 
+    @Test("glass synth and glass tiles --help state each option's minimum")
+    func glassMinimums() async throws {
+        let scratch = try Scratch()
+        let synth = try await descent(["glass", "synth", "--help"], in: scratch.path)
+        for mention in ["≥ 1024", "≥ 256", "≥ 0", "≥ 1"] { #expect(synth.stdout.contains(mention), "\(synth)") }
+        let tiles = try await descent(["glass", "tiles", "--help"], in: scratch.path)
+        for mention in ["≥ 8", "less than --tile", "(0–1)"] { #expect(tiles.stdout.contains(mention), "\(tiles)") }
+    }
+
     @Test("train --help documents every job-file key, laid out within 80 columns")
     func trainHelpListsEveryKey() async throws {
         let scratch = try Scratch()
