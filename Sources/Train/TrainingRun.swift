@@ -228,15 +228,23 @@ public final class TrainingRun {
         log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)), \(threads.localRanks) rank(s) on this node")
         log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(sync.strategy.rawValue) (\(sync.overlapDescription)), momentum slice \(sync.momentumRange)")
 
-        // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint.
+        // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint. A --resume PATH is
+        // read and checked first: a checkpoint refused leaves no run directory behind.
+        var explicit = false
+        if case .path = resume { explicit = true }
+        let early = explicit ? try checkpointToResume(runDirectory: job.runDirectory) : nil
+        if let (path, c) = early { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
         let directory = try world.agreeing { try RunDirectory(path: job.runDirectory) }
         let lock = try RunLock.acquire(directory.path, world: world)   // one process per run directory
         defer { lock.release() }
         let checkpointer = Checkpointer(runDirectory: directory.path, keep: job.int("checkpoint.keep"), world: world)
         var history: [EpochMetrics] = []
         var requeues = 0
-        let resumed = try checkpointToResume(runDirectory: directory.path)
-        if let (path, c) = resumed { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
+        var resumed = early
+        if !explicit {
+            resumed = try checkpointToResume(runDirectory: directory.path)
+            if let (path, c) = resumed { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
+        }
         runID = runID(resuming: resumed?.contents)
         let moved = try world.agreeing {
             world.isRoot ? try claimCheckpoints(checkpointer.directory, runID: runID, resumed: resumed?.path) : nil

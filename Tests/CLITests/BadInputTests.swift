@@ -339,6 +339,12 @@ let badInputs: [BadInput] = [
         let (path, _) = try job(s) { $0 }
         return (["sweep", path], [path, "a job file", "HINT: descent train \(path)"])
     },
+    BadInput("a refused --resume PATH leaves no run directory behind") { s in
+        let model = try await trainedModel(s)
+        let (path, _) = try job(s) { $0 }
+        return (["train", path, "--set", "run.name=other", "--set", "model.hidden=[4]", "--resume", model],
+                [model, "holds a checkpoint of model", "HINT: --resume a checkpoint of this job"])
+    },
 
     // Overrides.
     BadInput("--set with an unknown key") { s in
