@@ -99,7 +99,7 @@ public enum DataSets {
     }
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }

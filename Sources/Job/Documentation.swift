@@ -21,7 +21,7 @@ public enum JobDocumentation {
     public static var markdown: String {
         var out = ["# Job files", "", "Generated from `Sources/Job/Schema.swift` (`descent train --help` prints the same).",
                    "An unknown key, a wrong type or an out-of-range value stops the run with one line naming the file, the line, the key and the problem.",
-                   "Any key can be overridden from the command line: `descent train job.toml --set optim.lr=0.05 --set model.hidden=[64]`."]
+                   "Any key can be overridden from the command line: `descent train job.toml --set optim.lr=0.05 --set model.hidden=[64]`. A string key takes the text as given (`--set run.name=123`, `--set slurm.time=12:00:00`)."]
         for table in Schema.tables {
             out += ["", "## [\(table)]", "", "| key | type | default | meaning |", "|---|---|---|---|"]
             for spec in Schema.keys where spec.table == table {

@@ -16,6 +16,11 @@ public struct Job: Equatable, Sendable {
     public private(set) var values: [String: JobValue]
     /// Keys given explicitly (by the file or an override), for the effective job.toml.
     public private(set) var given: Set<String>
+    /// Where each given key was set: "jobs/x.toml:12" or "--set key=value", for errors found after parsing.
+    public private(set) var origins: [String: String] = [:]
+
+    /// Where `key` was set ("FILE:LINE" or "--set key=value"), or the job file when it was not given.
+    public func origin(of key: String) -> String { origins[key] ?? source }
 
     /// Parses `text` (the contents of `source`) and applies `overrides` ("optim.lr=0.05").
     public init(text: String, source: String, overrides: [String] = []) throws {
@@ -29,6 +34,10 @@ public struct Job: Equatable, Sendable {
         values = [:]
         given = []
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if table["grid"]?.table != nil || table["job"]?.string != nil {
+            let line = Job.line(ofTable: "grid", key: nil, in: lines)
+            throw JobError("\(source)\(line > 0 ? ":\(line)" : ""): a sweep file (it has \(table["grid"] != nil ? "a [grid]" : "job =")), not a job file; HINT: descent sweep \(source)")
+        }
         for tableName in table.keys.sorted() {
             guard let section = table[tableName]?.table, !(table[tableName]!.type == .array) else {
                 let line = Job.line(ofTable: nil, key: tableName, in: lines)
@@ -49,6 +58,7 @@ public struct Job: Equatable, Sendable {
                 let value = try Job.convert(section[key]!, key: full, at: "\(source):\(line)")
                 values[full] = try Job.check(value, against: spec, at: "\(source):\(line)")
                 given.insert(full)
+                origins[full] = "\(source):\(line)"
             }
         }
         for o in overrides { try set(o) }
@@ -85,7 +95,13 @@ public struct Job: Equatable, Sendable {
         }
         let value: JobValue
         if let parsed = try? TOMLTable(string: "v = \(text)"), let v = parsed["v"] {
-            value = try Job.convert(v, key: key, at: origin)
+            // A string key takes the text as it is when TOML reads it as a number, a boolean or a date or time:
+            // --set run.name=123, --set slurm.time=12:00:00.
+            if spec.kind == .string, [.int, .double, .bool, .date, .time, .dateTime].contains(v.type) {
+                value = .string(text)
+            } else {
+                value = try Job.convert(v, key: key, at: origin)
+            }
         } else {
             value = .string(text)
         }
@@ -104,6 +120,7 @@ public struct Job: Equatable, Sendable {
     private mutating func set(_ key: String, to value: JobValue, origin: String, spec: KeySpec) throws {
         values[key] = try Job.check(value, against: spec, at: origin)
         given.insert(key)
+        origins[key] = origin
     }
 
     // MARK: - Conversion and checks
@@ -146,7 +163,15 @@ public struct Job: Equatable, Sendable {
             guard choices.contains(s) else { throw fail("must be \(spec.typeDescription); got \"\(s)\"") }
             return value
         case .string:
-            guard case .string = value else { throw wrongType() }
+            guard case .string(let s) = value else {
+                // A number, a boolean or a time where a string belongs: TOML needs the quotes.
+                let scalar = [JobValue.int(0), .double(0), .bool(false)].contains { $0.kindName == value.kindName }
+                throw fail("must be \(spec.typeDescription), got \(value.kindName) \(value)" + (scalar ? "; HINT: put it in quotes, \"\(value)\"" : ""))
+            }
+            if spec.key == "checkpoint.every" { _ = try Job.every(s, at: place) }
+            if spec.key == "slurm.time" && !Job.isSlurmTime(s) {
+                throw fail("must be a Slurm time limit (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS; a bare number is minutes), got \"\(s)\"")
+            }
             return value
         case .ints(let lo):
             guard case .array(let items) = value else { throw wrongType() }
@@ -205,13 +230,30 @@ public struct Job: Equatable, Sendable {
     /// "N epochs" or "N steps".
     public enum Every: Equatable, Sendable { case epochs(Int), steps(Int) }
     public func checkpointEvery() throws -> Every {
-        let text = string("checkpoint.every")
+        try Job.every(string("checkpoint.every"), at: origin(of: "checkpoint.every"))
+    }
+
+    static func every(_ text: String, at place: String) throws -> Every {
         let parts = text.split(separator: " ")
         if parts.count == 2, let n = Int(parts[0]), n >= 1 {
             if parts[1].hasPrefix("epoch") { return .epochs(n) }
             if parts[1].hasPrefix("step") { return .steps(n) }
         }
-        throw JobError("\(source): 'checkpoint.every' must be \"N epochs\" or \"N steps\" with N ≥ 1, got \"\(text)\"")
+        throw JobError("\(place): 'checkpoint.every' must be \"N epochs\" or \"N steps\" with N ≥ 1, got \"\(text)\"")
+    }
+
+    /// A time limit as sbatch --time takes it: "minutes", "minutes:seconds", "hours:minutes:seconds",
+    /// "days-hours", "days-hours:minutes", "days-hours:minutes:seconds" (or INFINITE / UNLIMITED).
+    public static func isSlurmTime(_ text: String) -> Bool {
+        if ["INFINITE", "UNLIMITED"].contains(text.uppercased()) { return true }
+        func number(_ s: Substring) -> Bool { !s.isEmpty && s.allSatisfy { ("0"..."9").contains($0) } }
+        var clock = Substring(text)
+        if let dash = text.firstIndex(of: "-") {
+            guard number(text[..<dash]) else { return false }
+            clock = text[text.index(after: dash)...]
+        }
+        let parts = clock.split(separator: ":", omittingEmptySubsequences: false)
+        return (1...3).contains(parts.count) && parts.allSatisfy(number)
     }
 
     // MARK: - Output

@@ -114,7 +114,7 @@ public enum Schema {
         k("slurm.nodes", atLeast(1), .int(1), "Nodes to request."),
         k("slurm.ntasks_per_node", atLeast(1), .int(1), "MPI ranks per node."),
         k("slurm.cpus_per_task", atLeast(1), .int(1), "CPUs per rank (OpenBLAS threads per rank)."),
-        k("slurm.time", .string, .string("01:00:00"), "Time limit (HH:MM:SS or D-HH:MM:SS)."),
+        k("slurm.time", .string, .string("01:00:00"), "Time limit, in sbatch --time's formats: HH:MM:SS, D-HH:MM:SS, D-HH, D-HH:MM, MM:SS or MM (a bare number is minutes)."),
         k("slurm.partition", .string, nil, "Partition."),
         k("slurm.account", .string, nil, "Account."),
         k("slurm.launcher", .choice(["srun", "mpirun"]), .string("srun"), "How the batch script starts the ranks."),

@@ -68,7 +68,8 @@ public enum SweepReport {
             written.append(directory + "/epochs.svg")
         }
         var md = "# \(name)\n\n| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
-        for row in rows { md += "| " + row.map { Double($0).map { String(format: "%.4g", $0) } ?? $0 }.joined(separator: " | ") + " |\n" }
+        // Integers (parameter counts, epochs) exactly; other numbers to 4 significant digits.
+        for row in rows { md += "| " + row.map { Int($0) != nil ? $0 : Double($0).map { String(format: "%.4g", $0) } ?? $0 }.joined(separator: " | ") + " |\n" }
         try md.write(toFile: directory + "/results.md", atomically: true, encoding: .utf8)
         written.append(directory + "/results.md")
         return written

@@ -87,7 +87,7 @@ public final class SweepRunner {
                 if group.isRoot {
                     let result = try SweepRunner.result(of: run, seconds: monotonicSeconds() - started)
                     let tabled = try ResultsTable.append(result, gridKeys: spec.gridKeys, directory: spec.directory)
-                    print("descent sweep: group \(groupIndex): \(run.id): test error \(String(format: "%.4f", result.testError)), train error \(result.trainError.map { String(format: "%.4f", $0) } ?? "–"), \(result.parameters) parameters, \(result.epochs) epochs, \(Int(result.seconds)) s; \(tabled) of \(spec.runs.count) runs done")
+                    print("descent sweep: group \(groupIndex): \(run.id): test error \(String(format: "%.4f", result.testError)), train error \(result.trainError.map { String(format: "%.4f", $0) } ?? "–"), \(result.parameters) parameters, \(result.epochs) epoch\(result.epochs == 1 ? "" : "s"), \(Int(result.seconds)) s; \(tabled) of \(spec.runs.count) runs done")
                     fflush(nil)
                 }
                 summary.trained += 1

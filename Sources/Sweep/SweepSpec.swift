@@ -50,6 +50,9 @@ public struct SweepSpec {
         }
         let known = ["job", "name", "output", "ranks_per_run", "order", "set", "grid"]
         if let bad = table.keys.first(where: { !known.contains($0) }) {
+            if Schema.tables.contains(bad), table["grid"] == nil {
+                throw SweepError("\(path): a job file (it has [\(bad)]), not a sweep file; HINT: descent train \(path)")
+            }
             throw SweepError("\(path): unknown key '\(bad)' (a sweep file has \(known.joined(separator: ", ")))")
         }
         guard let jobName = table["job"]?.string else { throw SweepError("\(path): 'job' (the base job file) is missing") }
@@ -69,6 +72,9 @@ public struct SweepSpec {
 
         if let fixed = table["set"]?.table {
             for key in fixed.keys.sorted() {
+                if key == "run.name" || key == "run.output" {
+                    throw SweepError("\(path) [set] \(key): a sweep sets each run's \(key) itself (<output>/<name>/runs/<run id>); set the sweep's \(key == "run.name" ? "name" : "output") = … at the top of the file instead")
+                }
                 try baseJob.set(key, to: SweepSpec.adapt(try Job.convert(fixed[key]!, key: key, at: "\(path) [set]"), for: key), origin: "\(path) [set] \(key)")
             }
         }
@@ -79,7 +85,14 @@ public struct SweepSpec {
             for key in ordered {
                 let values = try SweepSpec.values(g[key]!, key: key, at: "\(path) [grid] \(key)")
                 guard !values.isEmpty else { throw SweepError("\(path) [grid] \(key): no values") }
-                grid.append((key, values.map { SweepSpec.adapt($0, for: key) }))
+                let adapted = values.map { SweepSpec.adapt($0, for: key) }
+                if let twice = adapted.enumerated().first(where: { i, v in adapted[..<i].contains(v) })?.element {
+                    throw SweepError("\(path) [grid] \(key): the value \(twice) is given twice (each run would be trained once for both)")
+                }
+                if key == "run.name" || key == "run.output" {
+                    throw SweepError("\(path) [grid] \(key): a sweep sets each run's \(key) itself; it cannot be a grid key")
+                }
+                grid.append((key, adapted))
             }
         }
         guard !grid.isEmpty else {
@@ -107,6 +120,10 @@ public struct SweepSpec {
     /// Values of a grid key: a list, or a range table { from, to, count, scale = "linear" | "log" }.
     static func values(_ v: TOMLValueConvertible, key: String, at place: String) throws -> [JobValue] {
         if let range = v.table {
+            if Schema.tables.contains(key), range["from"] == nil, let sub = range.keys.first {
+                // run.seed = [0, 1] without quotes: TOML makes [grid] hold a table "run" with a key "seed".
+                throw SweepError("\(place): \(key).\(sub) without quotes is a table in TOML; HINT: quote the key, \"\(key).\(sub)\" = …")
+            }
             guard let from = range["from"].flatMap({ $0.double ?? $0.int.map(Double.init) }),
                   let to = range["to"].flatMap({ $0.double ?? $0.int.map(Double.init) }), let count = range["count"]?.int, count >= 1 else {
                 throw SweepError("\(place): a range needs from, to and count ≥ 1")

@@ -65,19 +65,26 @@ extension TrainingRun {
         return "descent: checkpoints of the earlier run marked with .keep (\(moved.names.joined(separator: ", "))) moved to \(moved.directory)"
     }
 
+    /// What to do instead of resuming this checkpoint: an explicit --resume PATH names the wrong file; one found in
+    /// the run directory belongs to an earlier run of another job.
+    var refusalHint: String {
+        if case .path = resume { return "HINT: --resume a checkpoint of this job, or leave --resume out" }
+        return "HINT: another run.name, or --no-resume to start over"
+    }
+
     /// Refuses a checkpoint from another model or another data set, naming both.
     func checkCompatible(_ c: CheckpointContents, path: String, spec: ModelSpec, model: Model) throws {
         guard c.modelSpec == spec.canonical, c.layout == model.layout else {
-            throw JobError("\(path) holds a checkpoint of model \(c.modelSpec), but \(job.source) trains \(spec.canonical); HINT: another run.name, or --no-resume to start over")
+            throw JobError("\(path) holds a checkpoint of model \(c.modelSpec), but \(job.source) trains \(spec.canonical); \(refusalHint)")
         }
         let stored = try Job(text: c.job, source: "\(path) (stored job)")
         for key in resumeKeys where stored.values[key] != job.values[key] {
             let was = stored.values[key].map { "\($0)" } ?? "unset", now = job.values[key].map { "\($0)" } ?? "unset"
-            throw JobError("\(path) was written with \(key) = \(was), but \(job.source) has \(key) = \(now): it trains on other data or in another order; HINT: another run.name, or --no-resume to start over")
+            throw JobError("\(path) was written with \(key) = \(was), but \(job.source) has \(key) = \(now): it trains on other data or in another order; \(refusalHint)")
         }
         if let was = c.dataFingerprint, was != dataFingerprint {
             let wasPath = stored.values["data.path"].map { "\($0)" } ?? "unset", nowPath = job.values["data.path"].map { "\($0)" } ?? "unset"
-            throw JobError("\(path) was trained on other data: data.path = \(wasPath) held \(was); \(job.source) has data.path = \(nowPath), which holds \(dataFingerprint); HINT: another run.name, or --no-resume to start over")
+            throw JobError("\(path) was trained on other data: data.path = \(wasPath) held \(was); \(job.source) has data.path = \(nowPath), which holds \(dataFingerprint); \(refusalHint)")
         }
     }
 

@@ -69,6 +69,12 @@ public final class TrainingRun {
     /// Loads both splits as the job says.
     public static func loadData(_ job: Job) throws -> (train: PreparedSplit, test: PreparedSplit) {
         let kind = DataSetKind(rawValue: job.string("data.set"))!
+        if let path = job.optionalString("data.path"), !DataSets.isDirectory(path) {
+            // Name the key and where it was set: a relative path is resolved against the current directory.
+            let problem = access(path, F_OK) == 0 ? "is not a directory" : "no such directory"
+            let relative = path.hasPrefix("/") ? "" : " (relative to the current directory, \(currentDirectory()))"
+            throw JobError("\(job.origin(of: "data.path")): data.path = \"\(path)\": \(problem)\(relative)")
+        }
         return try DataSets.prepare(kind, directory: job.optionalString("data.path"), dataOptions(job))
     }
 
@@ -200,9 +206,10 @@ public final class TrainingRun {
         dataFingerprint = world.broadcast(DataFingerprint.text(trainLabels: train.labels, testLabels: test.labels,
                                                                shape: train.shape, classes: train.classes))
         if let weights = job.doubles("optim.class_weights") {
-            guard job.string("optim.loss") == "cross_entropy" else { throw JobError("optim.class_weights: only the cross_entropy loss takes class weights") }
+            let place = job.origin(of: "optim.class_weights")
+            guard job.string("optim.loss") == "cross_entropy" else { throw JobError("\(place): optim.class_weights: only the cross_entropy loss takes class weights") }
             guard weights.count == train.classes, weights.allSatisfy({ $0 >= 0 }), weights.contains(where: { $0 > 0 }) else {
-                throw JobError("optim.class_weights: expected \(train.classes) weights ≥ 0 (one per class of \(train.source)), got \(weights)")
+                throw JobError("\(place): optim.class_weights: expected \(train.classes) weights ≥ 0 (one per class of \(train.source)), got \(weights)")
             }
         }
         var fault: Trainer.InjectedFault? = nil
@@ -221,15 +228,23 @@ public final class TrainingRun {
         log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)), \(threads.localRanks) rank(s) on this node")
         log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(sync.strategy.rawValue) (\(sync.overlapDescription)), momentum slice \(sync.momentumRange)")
 
-        // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint.
+        // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint. A --resume PATH is
+        // read and checked first: a checkpoint refused leaves no run directory behind.
+        var explicit = false
+        if case .path = resume { explicit = true }
+        let early = explicit ? try checkpointToResume(runDirectory: job.runDirectory) : nil
+        if let (path, c) = early { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
         let directory = try world.agreeing { try RunDirectory(path: job.runDirectory) }
         let lock = try RunLock.acquire(directory.path, world: world)   // one process per run directory
         defer { lock.release() }
         let checkpointer = Checkpointer(runDirectory: directory.path, keep: job.int("checkpoint.keep"), world: world)
         var history: [EpochMetrics] = []
         var requeues = 0
-        let resumed = try checkpointToResume(runDirectory: directory.path)
-        if let (path, c) = resumed { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
+        var resumed = early
+        if !explicit {
+            resumed = try checkpointToResume(runDirectory: directory.path)
+            if let (path, c) = resumed { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
+        }
         runID = runID(resuming: resumed?.contents)
         let moved = try world.agreeing {
             world.isRoot ? try claimCheckpoints(checkpointer.directory, runID: runID, resumed: resumed?.path) : nil
@@ -345,4 +360,11 @@ public final class TrainingRun {
         BLAS.setThreads(plan.threads)
         return plan
     }
+}
+
+/// The current directory, for messages about relative paths.
+private func currentDirectory() -> String {
+    guard let p = getcwd(nil, 0) else { return "." }
+    defer { free(p) }
+    return String(cString: p)
 }

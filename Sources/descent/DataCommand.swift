@@ -33,6 +33,9 @@ struct DataCommand: ParsableCommand {
                 guard let kind = DataSetKind(rawValue: set), kind != .hdf5 else {
                     throw DataError(message: "--set must be fashion-mnist, mnist or cifar10, got \(set)")
                 }
+                guard path != nil || DataSets.defaultDirectory(kind) != nil else {
+                    throw DataError(message: "--path is required for --set \(set) (the directory holding its files)")
+                }
                 let (train, test) = try DataSets.load(kind, directory: path)
                 try makeDirectory(out)
                 for (name, split) in [("train", train), ("test", test)] {

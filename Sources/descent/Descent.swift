@@ -1,6 +1,7 @@
 // Descent.swift — the `descent` command: a distributed neural-network trainer for CPU clusters. Each
 // subcommand lives in its own file; errors reach the user as one line and a non-zero exit status.
 import ArgumentParser
+import Checkpoint
 import Distributed
 import Foundation
 
@@ -13,6 +14,7 @@ struct Descent: ParsableCommand {
         Every subcommand runs the same on one rank or under `mpirun -np P` / `srun`.
         Job files are TOML; `descent train --help` lists every key.
         """,
+        version: CheckpointFormat.descentVersion,
         subcommands: [TrainCommand.self, SweepCommand.self, SubmitCommand.self, StatusCommand.self, InspectCommand.self, GlassCommand.self, PredictCommand.self, ReportCommand.self, DataCommand.self, DocsCommand.self]
     )
 }

@@ -25,17 +25,20 @@ struct GlassSynthCommand: ParsableCommand {
     )
 
     @Option(help: "Output directory.") var out: String
-    @Option(help: "Number of images.") var images = 1
-    @Option(help: "Columns (the line camera's pixels).") var width = 16_384
-    @Option(help: "Rows (default ≈ 500 MB per image).") var height = 30_518
+    @Option(help: "Number of images (≥ 1).") var images = 1
+    @Option(help: "Columns (the line camera's pixels; ≥ 1024).") var width = 16_384
+    @Option(help: "Rows (≥ 256; default ≈ 500 MB per image).") var height = 30_518
     @Option(help: "Seed of image 0.") var seed: UInt64 = 0
-    @Option(name: .customLong("defects-per-class"), help: "Defects of each class per image.") var defectsPerClass = 6
-    @Option(name: .customLong("rows-per-strip"), help: "Rows per TIFF strip.") var rowsPerStrip = 64
+    @Option(name: .customLong("defects-per-class"), help: "Defects of each class per image (≥ 0).") var defectsPerClass = 6
+    @Option(name: .customLong("rows-per-strip"), help: "Rows per TIFF strip (≥ 1).") var rowsPerStrip = 64
 
     func run() throws {
         try failing {
-            guard images >= 1, width >= 1024, height >= 256, defectsPerClass >= 0, rowsPerStrip >= 1 else {
-                throw CommandError("need --images ≥ 1, --width ≥ 1024, --height ≥ 256, --defects-per-class ≥ 0, --rows-per-strip ≥ 1")
+            // The first constraint broken, with the value given.
+            for (ok, option, minimum, value) in [(images >= 1, "--images", 1, images), (width >= 1024, "--width", 1024, width),
+                                                 (height >= 256, "--height", 256, height), (defectsPerClass >= 0, "--defects-per-class", 0, defectsPerClass),
+                                                 (rowsPerStrip >= 1, "--rows-per-strip", 1, rowsPerStrip)] where !ok {
+                throw CommandError("\(option) must be ≥ \(minimum), got \(value)")
             }
             try makeDirectory(out)
             for i in 0..<images {

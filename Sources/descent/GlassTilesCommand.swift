@@ -26,16 +26,16 @@ struct GlassTilesCommand: ParsableCommand {
 
     @Argument(help: "Line-scan images (8-bit grayscale TIFF) of one width, each with its -mask.tif.") var images: [String]
     @Option(help: "Output sample file (.h5).") var out: String
-    @Option(help: "Side of the square tiles in pixels.") var tile = 128
-    @Option(help: "Overlap of neighbouring tiles in pixels.") var overlap = 0
-    @Option(help: "Probability of keeping a tile that holds no defect.") var background = 0.05
+    @Option(help: "Side of the square tiles in pixels (≥ 8).") var tile = 128
+    @Option(help: "Tile overlap in pixels, less than --tile.") var overlap = 0
+    @Option(help: "Probability (0–1) of keeping a tile without defects.") var background = 0.05
     @Option(help: "Seed of the background draws.") var seed: UInt64 = 0
 
     func run() throws {
         try failing {
-            guard tile >= 8, overlap >= 0, overlap < tile, (0...1).contains(background) else {
-                throw CommandError("need --tile ≥ 8, 0 ≤ --overlap < --tile and 0 ≤ --background ≤ 1")
-            }
+            guard tile >= 8 else { throw CommandError("--tile must be ≥ 8, got \(tile)") }
+            guard overlap >= 0, overlap < tile else { throw CommandError("--overlap must be ≥ 0 and less than --tile (\(tile)), got \(overlap)") }
+            guard (0...1).contains(background) else { throw CommandError("--background must be between 0 and 1, got \(background)") }
             for image in images {
                 for path in [image, TileCutter.maskPath(for: image)] where !FileManager.default.fileExists(atPath: path) {
                     throw CommandError("\(path): no such file\(path == image ? "" : " (the mask of \(image))")")

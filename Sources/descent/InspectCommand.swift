@@ -9,7 +9,7 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show what a checkpoint holds: format, model, tensors with shapes and norms, state, metrics.",
-        discussion: "Validates the file first (format, version, every checksum). A run directory is accepted too: its newest checkpoint (checkpoints/latest) is shown."
+        discussion: "Validates the file first (format, version, every checksum). A run directory is accepted too: its newest checkpoint (checkpoints/latest) is shown, or its final.h5 when it keeps no checkpoints."
     )
 
     @Argument(help: "A checkpoint (runs/<name>/checkpoints/step-N.h5), a run's final.h5, or a run directory.")
@@ -22,9 +22,16 @@ struct InspectCommand: ParsableCommand {
         try failing {
             var path = checkpoint
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-               let latest = try? String(contentsOfFile: path + "/checkpoints/latest", encoding: .utf8) {
-                path += "/checkpoints/" + latest.trimmingCharacters(in: .whitespacesAndNewlines)
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                if let latest = try? String(contentsOfFile: path + "/checkpoints/latest", encoding: .utf8) {
+                    path += "/checkpoints/" + latest.trimmingCharacters(in: .whitespacesAndNewlines)
+                } else if FileManager.default.fileExists(atPath: path + "/final.h5") {
+                    path += "/final.h5"
+                } else if FileManager.default.fileExists(atPath: path + "/results.csv") {
+                    throw CommandError("\(checkpoint): a sweep directory, not a run directory: it holds no checkpoint; inspect one of its runs (\(checkpoint)/<run>)")
+                } else {
+                    throw CommandError("\(checkpoint): no checkpoint in this directory (no checkpoints/latest, no final.h5)")
+                }
             }
             let c = try CheckpointFile.read(path)
             let tensors = c.layout.map { e -> (String, [Int], Double) in

@@ -1,6 +1,7 @@
 // PredictCommand.swift — `descent predict MODEL --data FILE --out predictions.csv`: class predictions of a
 // trained model (a checkpoint, or the final.h5 a run saves) for every sample of a data file, Kaggle style.
 import ArgumentParser
+import Foundation
 import Checkpoint
 import Data
 import Layers
@@ -48,7 +49,7 @@ struct PredictCommand: ParsableCommand {
             var line = "\(out): \(predictions.count) predictions"
             if samples.hasLabels {
                 let correct = zip(predictions, samples.labels).filter { $0 == Int($1) }.count
-                line += "; accuracy \(Double(correct) / Double(max(predictions.count, 1))) against the labels in \(labels ?? data)"
+                line += "; accuracy \(String(format: "%.4g", Double(correct) / Double(max(predictions.count, 1)))) against the labels in \(labels ?? data)"
             }
             print(line)
         }

@@ -49,8 +49,9 @@ struct StatusCommand: ParsableCommand {
             print("\(runDirectory): \(state)\(requeues > 0 ? ", requeued \(requeues) time(s)" : "")\(jobID.map { ", Slurm job \($0)" } ?? "")")
             if !detail.isEmpty { print("  \(detail)") }
             if let last = (try? MetricsTable.load(runDirectory + "/metrics.csv"))?.rows.last {
-                print("  epoch \(last.epoch) (step \(last.step)): test loss \(last.testLoss), test error \(last.testError)"
-                      + (last.trainError.map { ", train error \($0)" } ?? ""))
+                func rounded(_ x: Double) -> String { String(format: "%.4g", x) }   // 4 significant digits
+                print("  epoch \(last.epoch) (step \(last.step)): test loss \(rounded(last.testLoss)), test error \(rounded(last.testError))"
+                      + (last.trainError.map { ", train error \(rounded($0))" } ?? ""))
             }
             if let newest = checkpoints.first { print("  newest checkpoint: \(newest.path) (\(checkpoints.count) kept)") }
             if state.hasPrefix("failed") { throw ExitCode(1) }

@@ -30,7 +30,7 @@ struct SubmitCommand: ParsableCommand {
     @Option(help: "Nodes (slurm.nodes).") var nodes: Int?
     @Option(name: .customLong("ntasks-per-node"), help: "MPI ranks per node (slurm.ntasks_per_node).") var ntasksPerNode: Int?
     @Option(name: .customLong("cpus-per-task"), help: "CPUs per rank = OpenBLAS threads per rank (slurm.cpus_per_task).") var cpusPerTask: Int?
-    @Option(help: "Time limit, HH:MM:SS or D-HH:MM:SS (slurm.time).") var time: String?
+    @Option(help: "Time limit, HH:MM:SS, D-HH:MM:SS or another sbatch --time format; a bare number is minutes (slurm.time).") var time: String?
     @Option(help: "Partition (slurm.partition; default: the cluster's default).") var partition: String?
     @Option(help: "Account (slurm.account).") var account: String?
     @Option(help: "srun (PMIx) or mpirun inside the allocation (slurm.launcher).") var launcher: String?
@@ -46,6 +46,10 @@ struct SubmitCommand: ParsableCommand {
             var job = try Job(path: self.job, overrides: overrides)
             try applyFlags(&job)
             if let array { guard array >= 1 else { throw CommandError("--array must be ≥ 1, got \(array)") } }
+            if let maxParallel, array == nil {
+                throw CommandError("--max-parallel \(maxParallel) limits the tasks of a job array: it needs --array N")
+            }
+            try checkMaxParallel()
 
             let run = URL(fileURLWithPath: job.runDirectory).standardizedFileURL.path
             // The overrides, then the run directory's parent made absolute (the job may run in another directory).
@@ -84,6 +88,10 @@ struct SubmitCommand: ParsableCommand {
         try applyFlags(&base)
         let tasks = array ?? spec.runs.count
         guard tasks >= 1 else { throw CommandError("--array must be ≥ 1, got \(tasks)") }
+        guard tasks <= spec.runs.count else {
+            throw CommandError("--array \(tasks): \(self.job) has only \(spec.runs.count) run(s), so at most \(spec.runs.count) tasks would have work; HINT: --array \(spec.runs.count), or leave --array out (one task per run)")
+        }
+        try checkMaxParallel()
         let script = try render(base, name: spec.name, log: spec.directory + "/slurm/slurm-%A_%a.out",
                                 command: "sweep \(BatchScript.quoted(absolute(self.job)))", directives: [arrayDirective(tasks: tasks)])
         if dryRun { print(script, terminator: ""); return }
@@ -102,9 +110,13 @@ struct SubmitCommand: ParsableCommand {
             ("slurm.launcher", launcher.map { "\"\($0)\"" }), ("slurm.signal_seconds", signal.map(String.init)),
         ]
         for (key, value) in flags {
-            if let value { try job.set(key, toTOML: value, origin: "--\(key.dropFirst(6).replacingOccurrences(of: "_", with: "-"))") }
+            if let value { try job.set(key, toTOML: value, origin: key == "slurm.signal_seconds" ? "--signal" : "--\(key.dropFirst(6).replacingOccurrences(of: "_", with: "-"))") }
         }
         try job.validate()
+    }
+
+    private func checkMaxParallel() throws {
+        if let maxParallel, maxParallel < 1 { throw CommandError("--max-parallel must be ≥ 1, got \(maxParallel)") }
     }
 
     private func arrayDirective(tasks: Int) -> String { "#SBATCH --array=0-\(tasks - 1)\(maxParallel.map { "%\($0)" } ?? "")" }

@@ -312,6 +312,40 @@ let badInputs: [BadInput] = [
         return (["train", path], [s.file("job.toml/bad"), "cannot create the run directory", "\(s.file("job.toml")) is a file, not a directory"])
     },
 
+    BadInput("checkpoint.every that is not N epochs or N steps, with its line") { s in
+        let (path, text) = try job(s) { setting($0, "checkpoint", "every = \"5 minutes\"") }
+        return (["train", path], ["\(path):\(line(of: "every", in: text)):", "'checkpoint.every' must be \"N epochs\" or \"N steps\"", "\"5 minutes\""])
+    },
+    BadInput("optim.class_weights of the wrong count, with the job file and its line") { s in
+        let (path, text) = try job(s) { setting($0, "optim", "class_weights = [1, 2]") }
+        return (["train", path], ["\(path):\(line(of: "class_weights", in: text)):", "optim.class_weights: expected 10 weights"])
+    },
+    BadInput("relative data.path that does not exist names the key and the job file") { s in
+        let (path, text) = try job(s) { setting($0, "data", "path = \"glass/tiles\"") }
+        return (["train", path], ["\(path):\(line(of: "path =", in: text)):", "data.path = \"glass/tiles\": no such directory",
+                                  "relative to the current directory"])
+    },
+    BadInput("a string key given a number in the job file: hint to quote it") { s in
+        let (path, text) = try job(s) { setting($0, "run", "name = 123") }
+        return (["train", path], ["\(path):\(line(of: "name", in: text)):", "'run.name' must be string, got an integer 123", "HINT: put it in quotes, \"123\""])
+    },
+    BadInput("a sweep file given to train") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("x.sweep.toml")
+        try "job = \"\(base)\"\n[grid]\n\"run.seed\" = [0, 1]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["train", sweep], ["\(sweep):2:", "a sweep file", "HINT: descent sweep \(sweep)"])
+    },
+    BadInput("a job file given to sweep") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["sweep", path], [path, "a job file", "HINT: descent train \(path)"])
+    },
+    BadInput("a refused --resume PATH leaves no run directory behind") { s in
+        let model = try await trainedModel(s)
+        let (path, _) = try job(s) { $0 }
+        return (["train", path, "--set", "run.name=other", "--set", "model.hidden=[4]", "--resume", model],
+                [model, "holds a checkpoint of model", "HINT: --resume a checkpoint of this job"])
+    },
+
     // Overrides.
     BadInput("--set with an unknown key") { s in
         let (path, _) = try job(s) { $0 }
@@ -328,6 +362,12 @@ let badInputs: [BadInput] = [
     BadInput("--set with a bad value over a finished run leaves it as it was") { s in
         _ = try await trainedModel(s)
         return (["train", s.file("job.toml"), "--set", "optim.lr=-1"], ["--set optim.lr=-1: 'optim.lr' must be number > 0.0, got -1.0"])
+    },
+
+    BadInput("--set checkpoint.every with a bad value names the override") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["train", path, "--set", "checkpoint.every=5_steps"],
+                ["--set checkpoint.every=5_steps: 'checkpoint.every' must be \"N epochs\" or \"N steps\""])
     },
 
     // Environment.
@@ -386,6 +426,17 @@ let badInputs: [BadInput] = [
                 [s.file("none/p.csv") + ": cannot be written (No such file or directory)"])
     },
 
+    // inspect.
+    BadInput("inspect on a run directory without checkpoints") { s in
+        let dir = try s.directory("runs/empty")
+        return (["inspect", dir], [dir + ": no checkpoint in this directory"])
+    },
+    BadInput("inspect on a sweep directory") { s in
+        let dir = try s.directory("runs/sweep")
+        try "run,parameters\n".write(toFile: dir + "/results.csv", atomically: true, encoding: .utf8)
+        return (["inspect", dir], [dir + ": a sweep directory", "inspect one of its runs"])
+    },
+
     // report.
     BadInput("report on a directory without metrics") { s in
         (["report", try s.directory("runs/empty")], [s.file("runs/empty") + ": no metrics.csv here"])
@@ -411,6 +462,65 @@ let badInputs: [BadInput] = [
         try writeGzip(data + "/\(IDXName.testLabels).gz", Array(idxLabels(smallTest.labels).dropLast(3)))
         return (["data", "convert", "--set", "mnist", "--path", data, "--out", s.file("converted")],
                 [data + "/\(IDXName.testLabels).gz", "truncated: expected 20 bytes of labels, found 17"])
+    },
+    BadInput("data convert without --path for a data set that has no default directory") { s in
+        (["data", "convert", "--set", "mnist", "--out", s.file("converted")], ["--path is required for --set mnist"])
+    },
+
+    // submit (before anything reaches Slurm).
+    BadInput("submit with a --signal below its minimum names --signal") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["submit", path, "--signal", "5", "--dry-run"], ["--signal: 'slurm.signal_seconds' must be integer ≥ 10, got 5"])
+    },
+    BadInput("submit with a --time that is not a Slurm time") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["submit", path, "--time", "abc", "--dry-run"], ["--time: 'slurm.time' must be a Slurm time limit", "got \"abc\""])
+    },
+    BadInput("slurm.time in a job file that is not a Slurm time") { s in
+        let (path, text) = try job(s) { setting($0, "slurm", "time = \"1h\"") }
+        return (["submit", path, "--dry-run"], ["\(path):\(line(of: "time", in: text)):", "'slurm.time' must be a Slurm time limit"])
+    },
+    BadInput("submit --max-parallel without --array") { s in
+        let (path, _) = try job(s) { $0 }
+        return (["submit", path, "--max-parallel", "2", "--dry-run"], ["--max-parallel 2", "needs --array N"])
+    },
+    BadInput("submit --array larger than the sweep's run count") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("s.toml")
+        try "job = \"\(base)\"\n[grid]\n\"run.seed\" = [0, 1]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["submit", sweep, "--array", "100", "--dry-run"], ["--array 100", "has only 2 run(s)"])
+    },
+
+    // glass.
+    BadInput("glass synth with a width below its minimum names that one option") { s in
+        (["glass", "synth", "--out", s.file("g"), "--width", "512", "--height", "512"], ["--width must be ≥ 1024, got 512"])
+    },
+    BadInput("glass tiles with an overlap not below the tile names --overlap") { s in
+        (["glass", "tiles", s.file("none.tif"), "--out", s.file("t.h5"), "--tile", "128", "--overlap", "200"],
+         ["--overlap must be ≥ 0 and less than --tile (128), got 200"])
+    },
+    BadInput("glass tiles with a background probability above 1 names --background") { s in
+        (["glass", "tiles", s.file("none.tif"), "--out", s.file("t.h5"), "--background", "1.5"], ["--background must be between 0 and 1, got 1.5"])
+    },
+
+    // sweep files.
+    BadInput("sweep grid key not quoted (TOML makes it a table)") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("s.toml")
+        try "job = \"\(base)\"\n[grid]\nrun.seed = [0, 1]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["sweep", sweep], [sweep, "run.seed without quotes is a table in TOML", "HINT: quote the key, \"run.seed\" = "])
+    },
+    BadInput("sweep grid with a value given twice") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("s.toml")
+        try "job = \"\(base)\"\n[grid]\n\"run.seed\" = [0, 0]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["sweep", sweep], [sweep + " [grid] run.seed: the value 0 is given twice"])
+    },
+    BadInput("sweep [set] of run.name, which the sweep sets itself") { s in
+        let (base, _) = try job(s) { $0 }
+        let sweep = s.file("s.toml")
+        try "job = \"\(base)\"\n[set]\n\"run.name\" = \"same\"\n[grid]\n\"run.seed\" = [0, 1]\n".write(toFile: sweep, atomically: true, encoding: .utf8)
+        return (["sweep", sweep], [sweep + " [set] run.name: a sweep sets each run's run.name itself"])
     },
     BadInput("data convert of an unknown data set") { s in
         (["data", "convert", "--set", "hdf5", "--path", try s.directory("data"), "--out", s.file("converted")],

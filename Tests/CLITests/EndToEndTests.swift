@@ -154,7 +154,19 @@ struct EndToEndTests {
         let parsed: Double? = Double(word.trimmingCharacters(in: CharacterSet(charactersIn: ";")))
         let printed = try #require(parsed, "\(labelled)")
         let testError = try #require(Double(try MetricsFile(run + "/metrics.csv").column("test_error").last ?? ""))
-        #expect(abs(printed - (1 - testError)) < 1e-9, "predict's accuracy \(printed), the run's test error \(testError)")
+        // Printed to 4 significant digits ("0.8167", not 0.8166666666666667).
+        #expect(abs(printed - (1 - testError)) < 5e-4, "predict's accuracy \(printed), the run's test error \(testError)")
+        #expect(word.trimmingCharacters(in: CharacterSet(charactersIn: ";")) == String(format: "%.4g", 1 - testError), "\(labelled)")
+
+        // descent status rounds the losses and errors the same way.
+        let status = try await descent(["status", run], in: f.scratch.path)
+        try #require(status.succeeded, "\(status)")
+        let epochLine = try #require(status.stdoutLines.first { $0.contains("test loss") }, "\(status)")
+        let numbers = epochLine.split(whereSeparator: { $0 == " " || $0 == "," }).dropFirst(4).compactMap { Double($0) }
+        #expect(numbers.count >= 2, "\(status)")
+        for word in epochLine.split(whereSeparator: { $0 == " " || $0 == "," }) where word.contains(".") && !word.contains("e") {
+            #expect(word.filter(\.isNumber).drop { $0 == "0" }.count <= 4, "more than 4 significant digits: \(epochLine)")
+        }
         #expect(try readText(f.scratch.file("labelled.csv")) == readText(f.scratch.file("predictions.csv")))
     }
 

@@ -1,6 +1,7 @@
 // HelpTests.swift — `--help` of every command and subcommand: exit 0, a usage line, every argument and option
 // mentioned; `descent train --help` also documents every job-file key (the list comes from `descent docs
 // job-files`, generated from the same schema the parser checks against).
+import Checkpoint
 import Foundation
 import Testing
 
@@ -39,6 +40,23 @@ struct HelpTests {
         }
         #expect(try await descent(["help"] + c.command, in: scratch.path).stdout == outcome.stdout,
                 "`descent help …` prints the same")
+    }
+
+    @Test("--version prints the version that checkpoints record")
+    func version() async throws {
+        let scratch = try Scratch()
+        let outcome = try await descent(["--version"], in: scratch.path)
+        #expect(outcome.succeeded, "\(outcome)")
+        #expect(outcome.stdoutLines == [CheckpointFormat.descentVersion], "\(outcome)")
+    }
+
+    @Test("glass synth and glass tiles --help state each option's minimum")
+    func glassMinimums() async throws {
+        let scratch = try Scratch()
+        let synth = try await descent(["glass", "synth", "--help"], in: scratch.path)
+        for mention in ["≥ 1024", "≥ 256", "≥ 0", "≥ 1"] { #expect(synth.stdout.contains(mention), "\(synth)") }
+        let tiles = try await descent(["glass", "tiles", "--help"], in: scratch.path)
+        for mention in ["≥ 8", "less than --tile", "(0–1)"] { #expect(tiles.stdout.contains(mention), "\(tiles)") }
     }
 
     @Test("train --help documents every job-file key, laid out within 80 columns")

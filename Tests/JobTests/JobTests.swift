@@ -79,6 +79,26 @@ struct JobTests {
         #expect(try Job(text: "", source: "c.toml").checkpointEvery() == .epochs(1))
     }
 
+    @Test("--set of a string key takes a value that TOML reads as a number, boolean or time as its text") func stringOverrides() throws {
+        let job = try Job(text: "", source: "s.toml", overrides: ["run.name=123", "slurm.time=12:00:00", "slurm.partition=true",
+                                                                  "slurm.account=2024-01-01", "run.output=nan"])
+        #expect(job.string("run.name") == "123")
+        #expect(job.string("slurm.time") == "12:00:00")
+        #expect(job.string("slurm.partition") == "true")
+        #expect(job.string("slurm.account") == "2024-01-01")
+        #expect(job.string("run.output") == "nan")
+        // Quoted as before; other keys keep their types.
+        #expect(try Job(text: "", source: "s.toml", overrides: ["run.name=\"nan\"", "run.epochs=3"]).string("run.name") == "nan")
+        #expect(throws: JobError("--set run.epochs=12:00:00: 'run.epochs' is a date or time; expected integer ≥ 1")) {
+            try Job(text: "", source: "s.toml", overrides: ["run.epochs=12:00:00"])
+        }
+    }
+
+    @Test("slurm.time in each of sbatch's formats") func slurmTime() throws {
+        for good in ["90", "90:30", "12:00:00", "2-12", "2-12:30", "2-12:30:00", "UNLIMITED"] { #expect(Job.isSlurmTime(good), "\(good)") }
+        for bad in ["abc", "", "1h", "12:00:00:00", "-1", "2-", "1:2:", "2-3-4"] { #expect(!Job.isSlurmTime(bad), "\(bad)") }
+    }
+
     /// Bad job files: (name, file text, overrides, the exact message).
     static let badJobs: [(String, String, [String], String)] = [
         ("unknown key with a suggestion", "[optim]\nlr = 0.1\nmomentun = 0.9\n", [], "bad.toml:3: unknown key 'optim.momentun' (did you mean 'optim.momentum'?)"),
@@ -93,7 +113,11 @@ struct JobTests {
         ("TOML syntax", "[run\nepochs = 2\n", [], "bad.toml:1: Error while parsing table header: expected ']', saw '\\n' (column 5)"),
         ("Nesterov without momentum", "[optim]\nnesterov = true\n", [], "bad.toml: 'optim.nesterov' needs optim.momentum > 0 and optim.dampening = 0 (momentum is 0.0, dampening 0.0)"),
         ("layers without a list", "[model]\narchitecture = \"layers\"\n", [], "bad.toml: model.architecture = \"layers\" needs a model.layers list"),
-        ("bad checkpoint interval", "[checkpoint]\nevery = \"often\"\n", [], "bad.toml: 'checkpoint.every' must be \"N epochs\" or \"N steps\" with N ≥ 1, got \"often\""),
+        ("bad checkpoint interval", "[checkpoint]\nevery = \"often\"\n", [], "bad.toml:2: 'checkpoint.every' must be \"N epochs\" or \"N steps\" with N ≥ 1, got \"often\""),
+        ("bad checkpoint interval override", "", ["checkpoint.every=5_steps"], "--set checkpoint.every=5_steps: 'checkpoint.every' must be \"N epochs\" or \"N steps\" with N ≥ 1, got \"5_steps\""),
+        ("number for a string key", "[run]\nname = 123\n", [], "bad.toml:2: 'run.name' must be string, got an integer 123; HINT: put it in quotes, \"123\""),
+        ("slurm.time not in a Slurm format", "[slurm]\ntime = \"2h\"\n", [], "bad.toml:2: 'slurm.time' must be a Slurm time limit (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS; a bare number is minutes), got \"2h\""),
+        ("a sweep file", "job = \"x.toml\"\n[grid]\n\"run.seed\" = [0, 1]\n", [], "bad.toml:2: a sweep file (it has a [grid]), not a job file; HINT: descent sweep bad.toml"),
         ("unknown override key", "", ["optim.learning_rate=0.1"], "--set optim.learning_rate=0.1: unknown key 'optim.learning_rate'"),
         ("override without '='", "", ["optim.lr"], "--set optim.lr: expected key=value, e.g. --set optim.lr=0.05"),
         ("override of the wrong type", "", ["run.epochs=many"], "--set run.epochs=many: 'run.epochs' must be integer ≥ 1, got a string \"many\""),
