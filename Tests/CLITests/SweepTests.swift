@@ -256,7 +256,7 @@ struct SweepTests {
             .write(toFile: scratch.file("m.toml"), atomically: true, encoding: .utf8)
         let missing = try await descent(["sweep", scratch.file("m.toml")], in: scratch.path)
         let failed = missing.stdoutLines.filter { $0.contains("failed: ") }
-        #expect(failed.count == 2 && failed[0].contains("channels-1") && failed[1].contains("none: no such directory"), "\(missing)")
+        #expect(failed.count == 2 && failed[0].contains("channels-1") && failed[1].contains("[set] data.path: data.path = \"none\": no such directory"), "\(missing)")
     }
 
     @Test("every sweep file in jobs/ parses, and its Slurm array script renders",
