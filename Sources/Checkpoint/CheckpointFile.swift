@@ -12,7 +12,8 @@
 //   /state                   attributes epoch, step_in_epoch, global_step, seed, world_size, learning_rate,
 //                            requeue_count, and the current epoch's batch sums (batch_loss_sum, batch_correct,
 //                            batch_count, batch_samples); run_id, the run the checkpoint belongs to;
-//                            reached_zero_train_error (1: the run ended there, run.stop_at_zero_train_error)
+//                            reached_zero_train_error (1: the run ended there, run.stop_at_zero_train_error);
+//                            wall_seconds, the run's time so far over all its attempts (rank 0's clock)
 //   /data/shift, /data/scale float32 [C]    the input normalisation: x ↦ (x/255 − shift)·scale
 //   /data                    attribute fingerprint: the training data (DataFingerprint), compared on resume
 //   /metrics                 float64 [E, C] one row per epoch, attribute columns (the C names, comma-separated;
@@ -47,6 +48,8 @@ public struct TrainingState: Equatable, Sendable {
     public var runID = ""
     /// The run ended here because it reached zero training error (run.stop_at_zero_train_error).
     public var reachedZeroTrainError = false
+    /// Seconds the run has taken so far, summed over its attempts (0: written before checkpoints kept it).
+    public var wallSeconds = 0.0
     public init() {}
 }
 
@@ -182,6 +185,9 @@ public enum CheckpointFile {
         for (k, v) in zip(TrainingState.batchSumNames, s.batchSums) { try f.setAttribute(k, v, on: "/state") }
         if !s.runID.isEmpty { try f.setAttribute("run_id", s.runID, on: "/state") }
         try f.setAttribute("reached_zero_train_error", Int64(s.reachedZeroTrainError ? 1 : 0), on: "/state")
+        var wall = s.wallSeconds
+        if comm.size > 1 { comm.broadcast(&wall, bytes: MemoryLayout<Double>.size) }   // rank 0's clock
+        try f.setAttribute("wall_seconds", wall, on: "/state")
 
         try f.createGroup("/data")
         if let fingerprint = c.dataFingerprint { try f.setAttribute("fingerprint", fingerprint, on: "/data") }
@@ -254,6 +260,7 @@ public enum CheckpointFile {
         state.learningRate = try f.doubleAttribute("learning_rate", on: "/state")
         state.batchSums = try TrainingState.batchSumNames.map { try f.doubleAttribute($0, on: "/state") }
         if f.hasAttribute("run_id", on: "/state") { state.runID = try f.stringAttribute("run_id", on: "/state") }
+        if f.hasAttribute("wall_seconds", on: "/state") { state.wallSeconds = try f.doubleAttribute("wall_seconds", on: "/state") }
         if f.hasAttribute("reached_zero_train_error", on: "/state") {
             state.reachedZeroTrainError = try f.intAttribute("reached_zero_train_error", on: "/state") != 0
         }

@@ -126,8 +126,11 @@ public final class SweepRunner {
         let dir = run.job.runDirectory
         let rows = try MetricsTable.load(dir + "/metrics.csv").rows
         guard let last = rows.last else { throw SweepError("\(dir)/metrics.csv: no epochs") }
-        let parameters = (try? CheckpointFile.read(dir + "/final.h5").parameters.count) ?? 0
-        let wall = seconds.isNaN ? rows.reduce(0) { $0 + $1.seconds } : seconds
+        let final = try? CheckpointFile.read(dir + "/final.h5")
+        let parameters = final?.parameters.count ?? 0
+        // The run's time over all its attempts (a preempted run resumed); else this attempt's, else its epochs'.
+        let wall = final.flatMap { $0.state.wallSeconds > 0 ? $0.state.wallSeconds : nil }
+            ?? (seconds.isNaN ? rows.reduce(0) { $0 + $1.seconds } : seconds)
         return RunResult(id: run.id, overrides: run.overrides.map { ($0.key, "\($0.value)".replacingOccurrences(of: "\"", with: "")) },
                          parameters: parameters, epochs: last.epoch, trainLoss: last.trainLoss ?? last.batchLoss,
                          trainError: last.trainError ?? last.batchError, testLoss: last.testLoss, testError: last.testError,

@@ -31,6 +31,9 @@ public final class TrainingRun {
     var runID = ""
     /// The data it trains on (DataFingerprint), stored in its checkpoints and compared on resume.
     var dataFingerprint = ""
+    /// The run's seconds before this attempt (from its checkpoint), and when this attempt started: checkpoints
+    /// record the sum, so that a preempted run's time counts all its attempts.
+    var wallBefore = 0.0, wallStarted = 0.0
 
     public struct Result: Sendable {
         public let outcome: Trainer.Outcome
@@ -92,6 +95,7 @@ public final class TrainingRun {
         state.requeueCount = requeues
         state.runID = runID
         state.reachedZeroTrainError = ended == .reachedZeroTrainError
+        state.wallSeconds = wallBefore + monotonicSeconds() - wallStarted
         let lr = trainer.learningRate.rate(epoch: trainer.position.epoch, globalStep: trainer.position.globalStep)
         state.learningRate = Double("\(lr)")!   // the Float's shortest decimal form
         let sums = trainer.epochSums.reduced(over: world)
@@ -195,6 +199,7 @@ public final class TrainingRun {
     @discardableResult
     public func execute() throws -> Result {
         let started = monotonicSeconds()
+        wallStarted = started
         // 1. Everything that can be wrong with the job or the data, on every rank, before anything is written.
         let spec = try job.modelSpec()
         _ = try job.sgd()   // an optimiser error stops the run before the data loads
@@ -251,6 +256,7 @@ public final class TrainingRun {
         }
         if let (path, c) = resumed {
             history = restore(c, trainer: trainer, sync: sync)
+            wallBefore = c.state.wallSeconds
             // Slurm counts a job's requeues in SLURM_RESTART_COUNT; the checkpoint keeps the count across them.
             requeues = max(c.state.requeueCount, environment["SLURM_RESTART_COUNT"].flatMap { Int($0) } ?? 0)
             try world.agreeing { if world.isRoot { try directory.resume(job: job, history: history) } }

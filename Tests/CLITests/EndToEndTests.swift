@@ -2,6 +2,7 @@
 // data sets the tests write in the real formats: what each prints, what a run directory holds, and that the
 // files one command writes are what the next reads (the effective job.toml trains again, final.h5 predicts,
 // metrics.csv plots, converted HDF5 files train exactly like their sources).
+import Checkpoint
 import Foundation
 import Testing
 
@@ -297,9 +298,14 @@ struct EndToEndTests {
         let ours = busy.stderrLines.filter { $0.hasPrefix("descent:") }
         #expect(ours.count == 1 && ours[0].contains(f.run("tiny") + ": another descent process is training this run (pid "), "\(busy)")
         // The kernel dropped the killed process's lock: the next run resumes.
+        let checkpoint = try CheckpointFile.read(f.run("tiny") + "/checkpoints/" + readText(latest).trimmingCharacters(in: .whitespacesAndNewlines))
         let rerun = try await descent(["train", f.job, "--set", "run.epochs=3"], in: f.scratch.path, timeLimit: 60)
         #expect(rerun.succeeded && rerun.stdout.contains("resuming from "), "\(rerun)")
         #expect(rerun.stdout.contains("resuming with settings changed since the checkpoint: run.epochs 1000000 → 3 ("), "\(rerun)")
+        // The run's time counts both attempts: the killed one's up to its checkpoint, and the rerun's.
+        let final = try CheckpointFile.read(f.run("tiny") + "/final.h5")
+        #expect(checkpoint.state.wallSeconds > 0 && final.state.wallSeconds > checkpoint.state.wallSeconds,
+                "wall_seconds: \(checkpoint.state.wallSeconds) in the checkpoint resumed, \(final.state.wallSeconds) at the end")
     }
 
     @Test("a run started over an earlier one removes its results first: killed, it leaves no final.h5")
