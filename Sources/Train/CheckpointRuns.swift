@@ -35,7 +35,7 @@ extension Checkpointer {
     public static func takeOver(_ directory: String, for id: String, keeping: String? = nil) throws -> (directory: String, names: [String])? {
         let earlier = runID(in: directory)
         try record(id, in: directory)
-        let marked = checkpoints(in: directory).map(\.path).filter { $0 != keeping && exists($0 + ".keep") }
+        let marked = checkpoints(in: directory).map(\.path).filter { $0 != keeping && FileManager.default.fileExists(atPath: $0 + ".keep") }
         let aside = directory + "/earlier-run-" + (earlier ?? newRunID())
         if !marked.isEmpty { try makeDirectory(aside) }
         for path in marked {
@@ -52,6 +52,4 @@ extension Checkpointer {
     }
 }
 
-private func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
-
-private func basename(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
+private func basename(_ path: String) -> String { URL(fileURLWithPath: path).lastPathComponent }

@@ -16,6 +16,9 @@ public enum ResumeMode: Equatable, Sendable {
     case path(String)
     /// A fresh start, whatever the run directory holds.
     case never
+
+    /// True for `.path`: the checkpoint is named by the user, not looked for in the run directory.
+    var namesCheckpoint: Bool { if case .path = self { true } else { false } }
 }
 
 /// The job keys that must match for a checkpoint to continue this run: the model, the data and the order of
@@ -68,8 +71,8 @@ extension TrainingRun {
     /// What to do instead of resuming this checkpoint: an explicit --resume PATH names the wrong file; one found in
     /// the run directory belongs to an earlier run of another job.
     var refusalHint: String {
-        if case .path = resume { return "HINT: --resume a checkpoint of this job, or leave --resume out" }
-        return "HINT: another run.name, or --no-resume to start over"
+        resume.namesCheckpoint ? "HINT: --resume a checkpoint of this job, or leave --resume out"
+            : "HINT: another run.name, or --no-resume to start over"
     }
 
     /// Refuses a checkpoint from another model or another data set, naming both.

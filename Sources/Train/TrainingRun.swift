@@ -33,7 +33,7 @@ public final class TrainingRun {
     var dataFingerprint = ""
     /// The run's seconds before this attempt (from its checkpoint), and when this attempt started: checkpoints
     /// record the sum, so that a preempted run's time counts all its attempts.
-    var wallBefore = 0.0, wallStarted = 0.0
+    var wallBefore = 0.0, attemptStarted = 0.0
 
     public struct Result: Sendable {
         public let outcome: Trainer.Outcome
@@ -95,7 +95,7 @@ public final class TrainingRun {
         state.requeueCount = requeues
         state.runID = runID
         state.reachedZeroTrainError = ended == .reachedZeroTrainError
-        state.wallSeconds = wallBefore + monotonicSeconds() - wallStarted
+        state.wallSeconds = wallBefore + monotonicSeconds() - attemptStarted
         let lr = trainer.learningRate.rate(epoch: trainer.position.epoch, globalStep: trainer.position.globalStep)
         state.learningRate = Double("\(lr)")!   // the Float's shortest decimal form
         let sums = trainer.epochSums.reduced(over: world)
@@ -198,8 +198,7 @@ public final class TrainingRun {
 
     @discardableResult
     public func execute() throws -> Result {
-        let started = monotonicSeconds()
-        wallStarted = started
+        attemptStarted = monotonicSeconds()
         // 1. Everything that can be wrong with the job or the data, on every rank, before anything is written.
         let spec = try job.modelSpec()
         _ = try job.sgd()   // an optimiser error stops the run before the data loads
@@ -235,21 +234,19 @@ public final class TrainingRun {
 
         // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint. A --resume PATH is
         // read and checked first: a checkpoint refused leaves no run directory behind.
-        var explicit = false
-        if case .path = resume { explicit = true }
-        let early = explicit ? try checkpointToResume(runDirectory: job.runDirectory) : nil
-        if let (path, c) = early { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
+        let compatibleCheckpoint = { [self] in
+            let found = try checkpointToResume(runDirectory: job.runDirectory)
+            if let (path, c) = found { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
+            return found
+        }
+        let named = resume.namesCheckpoint ? try compatibleCheckpoint() : nil
         let directory = try world.agreeing { try RunDirectory(path: job.runDirectory) }
         let lock = try RunLock.acquire(directory.path, world: world)   // one process per run directory
         defer { lock.release() }
         let checkpointer = Checkpointer(runDirectory: directory.path, keep: job.int("checkpoint.keep"), world: world)
         var history: [EpochMetrics] = []
         var requeues = 0
-        var resumed = early
-        if !explicit {
-            resumed = try checkpointToResume(runDirectory: directory.path)
-            if let (path, c) = resumed { try world.agreeing { try checkCompatible(c, path: path, spec: spec, model: model) } }
-        }
+        let resumed = resume.namesCheckpoint ? named : try compatibleCheckpoint()
         runID = runID(resuming: resumed?.contents)
         let moved = try world.agreeing {
             world.isRoot ? try claimCheckpoints(checkpointer.directory, runID: runID, resumed: resumed?.path) : nil
@@ -282,7 +279,7 @@ public final class TrainingRun {
             let p = trainer.phaseSeconds
             log?.write("epoch \(metrics.epoch): \(metrics.seconds) s training, of which data \(p.data) s, forward \(p.forward) s, backward \(p.backward) s, gradient reduction and update \(p.reduction) s (waiting for other ranks at fences since the start: \(sync.fenceSeconds) s); samples read from disk so far: train \(train.samplesRead), test \(test.samplesRead)")
             if self.world.isRoot { try directory.append(metrics) }
-            self.printer.epoch(metrics, of: trainer.settings.epochs, elapsed: monotonicSeconds() - started)
+            self.printer.epoch(metrics, of: trainer.settings.epochs, elapsed: monotonicSeconds() - self.attemptStarted)
             history.append(metrics)
             last = metrics
         }
@@ -348,7 +345,7 @@ public final class TrainingRun {
             throw error
         }
         let plots = world.isRoot ? (try? RunReport.write(runDirectory: directory.path)) ?? [] : []
-        printer.finish(outcome: outcome, last: last, directory: directory.path, plots: plots, seconds: monotonicSeconds() - started)
+        printer.finish(outcome: outcome, last: last, directory: directory.path, plots: plots, seconds: monotonicSeconds() - attemptStarted)
         return Result(outcome: outcome, runDirectory: directory.path, last: last, parameterCount: model.parameterCount)
     }
 
