@@ -51,6 +51,14 @@ public struct TrainingState: Equatable, Sendable {
     /// Seconds the run has taken so far, summed over its attempts (0: written before checkpoints kept it).
     public var wallSeconds = 0.0
     public init() {}
+
+    /// Where the run stands, with epochs numbered from 1 as in the progress lines and metrics.csv (`epoch` counts
+    /// completed epochs): "at the end of epoch 3 (global step 48)", "5 steps into epoch 4 (global step 53)".
+    public var position: String {
+        let place = stepInEpoch > 0 ? "\(stepInEpoch) step\(stepInEpoch == 1 ? "" : "s") into epoch \(epoch + 1)"
+            : epoch == 0 ? "before the first step" : "at the end of epoch \(epoch)"
+        return "\(place) (global step \(globalStep))"
+    }
 }
 
 /// Everything a checkpoint holds, in memory.

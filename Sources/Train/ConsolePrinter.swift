@@ -33,7 +33,7 @@ public final class ConsolePrinter {
             ("preprocessing", describeData(job)),
             ("model", "\(spec.canonical)"),
             ("parameters", grouped(model.parameterCount)),
-            ("optimiser", "\(job.string("optim.loss")) · batch \(job.int("optim.batch_size")) · \(stepsPerEpoch) steps/epoch · lr \(JobValue.double(job.double("optim.lr"))) \(job.string("optim.schedule")) · momentum \(JobValue.double(job.double("optim.momentum")))\(job.bool("optim.nesterov") ? " Nesterov" : "") · L2 \(JobValue.double(job.double("optim.l2"))) · L1 \(JobValue.double(job.double("optim.l1")))"),
+            ("optimiser", "\(job.string("optim.loss")) · batch \(job.int("optim.batch_size")) · \(stepsPerEpoch) steps/epoch · lr \(JobValue.double(job.double("optim.lr"))) \(describeSchedule(job)) · momentum \(JobValue.double(job.double("optim.momentum")))\(job.bool("optim.nesterov") ? " Nesterov" : "")\(job.double("optim.dampening") > 0 ? " dampening \(JobValue.double(job.double("optim.dampening")))" : "") · L2 \(JobValue.double(job.double("optim.l2"))) · L1 \(JobValue.double(job.double("optim.l1")))\(job.doubles("optim.class_weights").map { " · class weights \(JobValue.array($0.map(JobValue.double)))" } ?? "")"),
             ("epochs", "\(job.int("run.epochs"))\(job.bool("run.stop_at_zero_train_error") ? " (or zero training error)" : "")"),
             ("seed", "\(job.int("run.seed"))"),
             ("BLAS threads", threads),
@@ -47,10 +47,32 @@ public final class ConsolePrinter {
     private func describeData(_ job: Job) -> String {
         var parts = ["normalize \(job.string("data.normalize"))"]
         if job.int("data.subset") > 0 { parts.append("subset \(job.int("data.subset")) (\(job.string("data.subset_mode")))") }
+        if let mean = job.doubles("data.mean") { parts.append("mean \(JobValue.array(mean.map(JobValue.double)))") }
+        if let std = job.doubles("data.std") { parts.append("std \(JobValue.array(std.map(JobValue.double)))") }
+        if job.int("data.test_subset") > 0 { parts.append("test subset \(job.int("data.test_subset"))") }
         if job.string("data.negative") != "none" { parts.append("negative images: \(job.string("data.negative"))") }
         if job.double("data.label_noise") > 0 { parts.append("label noise \(job.double("data.label_noise"))") }
-        if job.string("data.corruption") != "none" { parts.append("corruption \(job.string("data.corruption"))") }
+        if job.string("data.corruption") != "none" {
+            parts.append("corruption \(job.string("data.corruption"))\(job.bool("data.corrupt_test") ? " (train and test)" : " (train only)")")
+        }
+        if job.string("data.augment") != "none" { parts.append("augment \(job.string("data.augment"))") }
         return parts.joined(separator: " · ")
+    }
+
+    private func describeSchedule(_ job: Job) -> String {
+        let gamma = JobValue.double(job.double("optim.gamma"))
+        var text: String
+        switch job.string("optim.schedule") {
+        case "step": text = "step (× \(gamma) every \(job.int("optim.step_every")) epochs)"
+        case "multistep": text = "multistep (× \(gamma) from epochs \(JobValue.array(job.ints("optim.milestones").map { .int($0 + 1) })))"
+        case "cosine":
+            let period = job.int("optim.cosine_epochs")
+            text = "cosine (to \(JobValue.double(job.double("optim.min_lr"))) over \(period > 0 ? period : job.int("run.epochs")) epochs)"
+        default: text = job.string("optim.schedule")
+        }
+        let warmup = job.double("optim.warmup_epochs")
+        if warmup > 0 { text += " after \(JobValue.double(warmup)) warm-up epochs" }
+        return text
     }
 
     /// A line outside the table (a warning), printed even when quiet.

@@ -21,6 +21,10 @@ public enum StopSignals {
                 StopSignals.received = sig
             }
         }
+        // A parent may start us with these blocked (a Swift Foundation Process does): they would never arrive.
+        var handled = sigset_t()
+        sigemptyset(&handled); sigaddset(&handled, SIGUSR1); sigaddset(&handled, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
     }
 
     /// The signal that asked for a stop, or 0.

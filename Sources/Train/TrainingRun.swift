@@ -257,7 +257,7 @@ public final class TrainingRun {
             // Slurm counts a job's requeues in SLURM_RESTART_COUNT; the checkpoint keeps the count across them.
             requeues = max(c.state.requeueCount, environment["SLURM_RESTART_COUNT"].flatMap { Int($0) } ?? 0)
             try world.agreeing { if world.isRoot { try directory.resume(job: job, history: history) } }
-            log?.write("resumed from \(path) at epoch \(c.state.epoch), step \(c.state.stepInEpoch) (global step \(c.state.globalStep)), written by \(c.state.worldSize) rank(s)")
+            log?.write("resumed from \(path), \(c.state.position), written by \(c.state.worldSize) rank(s)")
         } else {
             try world.agreeing { if world.isRoot { try directory.begin(job: job) } }
         }
@@ -269,7 +269,7 @@ public final class TrainingRun {
         if let warning = threads.oversubscription { printer.note(warning) }
         if let moved { printer.note(moved) }
         if let (path, c) = resumed {
-            printer.note("resuming from \(path): epoch \(c.state.epoch), step \(c.state.stepInEpoch) of it (global step \(c.state.globalStep)), written by \(c.state.worldSize) rank(s)")
+            printer.note("resuming from \(path): \(c.state.position), written by \(c.state.worldSize) rank(s)")
             if let changes = changedSettings(since: c) { printer.note(changes) }
         }
 

@@ -14,7 +14,7 @@ struct DataCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Convert a data set to HDF5 sample files (OUT/train.h5 and OUT/test.h5).",
             discussion: """
-            The HDF5 files hold /images (uint8, N×C×H×W), /labels (int32, N) and the attributes format =
+            The HDF5 files hold /images (uint8, N×C×H×W), /labels (int32, N) and the attributes format = \
             "descent-samples", version, classes, source. Train on them with data.set = "hdf5" and data.path = OUT.
             """
         )
@@ -38,6 +38,7 @@ struct DataCommand: ParsableCommand {
                 }
                 let (train, test) = try DataSets.load(kind, directory: path)
                 try makeDirectory(out)
+                InterruptCleanup.removeTemporaries(of: [out + "/train.h5", out + "/test.h5"])
                 for (name, split) in [("train", train), ("test", test)] {
                     let file = out + "/\(name).h5"
                     try SampleFile.write(split, to: file)

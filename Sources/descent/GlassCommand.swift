@@ -41,6 +41,7 @@ struct GlassSynthCommand: ParsableCommand {
                 throw CommandError("\(option) must be ≥ \(minimum), got \(value)")
             }
             try makeDirectory(out)
+            InterruptCleanup.removeTemporaries(of: (0..<images).flatMap { ["\(out)/glass-\($0).tif", "\(out)/glass-\($0)-mask.tif"] })
             for i in 0..<images {
                 var s = GlassSynthesis()
                 s.width = width; s.height = height; s.seed = seed + UInt64(i)

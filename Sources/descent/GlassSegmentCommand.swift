@@ -55,11 +55,13 @@ struct GlassSegmentCommand: ParsableCommand {
 
                 // Everything that can be wrong, on every rank, before anything is written.
                 let (segmenter, saved) = try world.agreeing { () -> (BandSegmenter, SavedModel) in
-                    let saved = try ModelFile.load(model, maxBatch: 1, input: [1, tileRows + 2 * halo, tileColumns + 2 * halo])
-                    guard saved.model.inputShape.first == 1, saved.model.outputShape.count == 3,
-                          saved.model.outputShape[0] == GlassSynthesis.classNames.count else {
-                        throw CommandError("\(model): not a glass segmentation model (output \(saved.model.outputShape), expected [\(GlassSynthesis.classNames.count), H, W] from a 1-channel input)")
+                    // Its kind first, as trained: a classifier cannot even be rebuilt for a tile's input size.
+                    let trained = try ModelFile.load(model, maxBatch: 1).model
+                    guard trained.inputShape.first == 1, trained.outputShape.count == 3,
+                          trained.outputShape[0] == GlassSynthesis.classNames.count else {
+                        throw CommandError("\(model): not a glass segmentation model (input \(trained.inputShape), output \(trained.outputShape); expected [\(GlassSynthesis.classNames.count), H, W] from a 1-channel input, as jobs/glass-unet.toml trains)")
                     }
+                    let saved = try ModelFile.load(model, maxBatch: 1, input: [1, tileRows + 2 * halo, tileColumns + 2 * halo])
                     let s = BandSegmenter(model: saved.model, tileRows: tileRows, tileColumns: tileColumns, halo: halo,
                                           shift: saved.contents.shift.first ?? 0, scale: saved.contents.scale.first ?? 1)
                     return (s, saved)
@@ -78,9 +80,12 @@ struct GlassSegmentCommand: ParsableCommand {
                     print("descent glass segment: \(images.count) image\(images.count == 1 ? "" : "s") on \(world.size) rank\(world.size == 1 ? "" : "s") · model \(saved.contents.modelSpec) · tiles \(tileRows) × \(tileColumns) + halo \(halo) · 1 BLAS thread per rank")
                 }
 
+                func base(_ image: String) -> String { "\(out)/" + URL(fileURLWithPath: image).deletingPathExtension().lastPathComponent }
+                InterruptCleanup.removeTemporaries(of: images.flatMap { [base($0) + "-pred.h5", base($0) + "-overview.png", base($0) + "-defects.csv"] })
+
                 for (image, reader) in zip(images, readers) {
                     let name = URL(fileURLWithPath: image).deletingPathExtension().lastPathComponent
-                    let predicted = "\(out)/\(name)-pred.h5"
+                    let predicted = base(image) + "-pred.h5"
                     let started = Date()
                     let writer = try world.agreeing {
                         try MaskFileWriter(path: predicted, width: reader.width, height: reader.height, communicator: world,
@@ -112,7 +117,7 @@ struct GlassSegmentCommand: ParsableCommand {
                         var overview = Overview()
                         overview.scale = overviewScale; overview.pixelMicrometres = pixelSize
                         let defects = try overview.write(image: try TIFFStripReader(path: image), mask: try MaskFileReader(path: predicted),
-                                                         png: "\(out)/\(name)-overview.png", csv: "\(out)/\(name)-defects.csv")
+                                                         png: base(image) + "-overview.png", csv: base(image) + "-defects.csv")
                         let mb = Double(reader.width * reader.height) / 1e6
                         print("\(image): \(reader.width) × \(reader.height) (\(String(format: "%.0f", mb)) MB) segmented in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", mb / seconds)) MB/s) · \(defects) defects → \(predicted), \(name)-overview.png, \(name)-defects.csv")
                     }

@@ -46,6 +46,7 @@ struct GlassTilesCommand: ParsableCommand {
             if !parent.isEmpty { try makeDirectory(parent) }
             var cutter = TileCutter()
             (cutter.tile, cutter.overlap, cutter.backgroundFraction, cutter.seed) = (tile, overlap, background, seed)
+            InterruptCleanup.removeTemporaries(of: [out])
             let writer = try SampleFileWriter(path: out, shape: [1, tile, tile], classes: GlassSynthesis.classNames.count,
                                               source: "descent glass tiles of \(images.count) image\(images.count == 1 ? "" : "s")",
                                               masks: true, imageWidth: width)

@@ -9,7 +9,7 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show what a checkpoint holds: format, model, tensors with shapes and norms, state, metrics.",
-        discussion: "Validates the file first (format, version, every checksum). A run directory is accepted too: its newest checkpoint (checkpoints/latest) is shown, or its final.h5 when it keeps no checkpoints."
+        discussion: "Validates the file first (format, version, every checksum). A run directory is accepted too: its newest checkpoint (checkpoints/latest) is shown, or its final.h5 when it keeps no checkpoints. Epochs are numbered from 1 as in the progress lines and metrics.csv; in --json, state.epoch is the number of completed epochs and state.step_in_epoch the steps taken in the next one (the checkpoint's /state attributes)."
     )
 
     @Argument(help: "A checkpoint (runs/<name>/checkpoints/step-N.h5), a run's final.h5, or a run directory.")
@@ -49,7 +49,7 @@ struct InspectCommand: ParsableCommand {
             print("model      \(c.modelSpec)")
             print("input      \(c.inputShape) · \(c.classes) classes · \(c.parameters.count) parameters · \(c.buffers.count) buffer values"
                   + (c.imageWidth.map { " · trained on tiles of \($0)-column images" } ?? ""))
-            print("state      epoch \(s.epoch), step \(s.stepInEpoch) in it, global step \(s.globalStep) · seed \(s.seed) · written by \(s.worldSize) rank(s) · lr \(s.learningRate) · requeued \(s.requeueCount) time(s)")
+            print("state      \(s.position) · seed \(s.seed) · written by \(s.worldSize) rank(s) · lr \(s.learningRate) · requeued \(s.requeueCount) time(s)")
             print("optimizer  " + (c.momentum.map { "momentum, norm \(format(norm($0)))" } ?? "no state"))
             print("tensors")
             let width = tensors.map(\.0.count).max() ?? 0

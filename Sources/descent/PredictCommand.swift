@@ -12,10 +12,10 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Predict the class of every sample of a data file with a trained model.",
         discussion: """
-        MODEL is a checkpoint (runs/<name>/checkpoints/step-N.h5) or the final model of a run (runs/<name>/final.h5).
-        FILE is an IDX images file (gzipped or raw), a CIFAR-10 .bin file or a Descent HDF5 sample file; its samples
-        must have the model's input shape. The model's normalisation is applied. The output has a header line
-        `id,label` and one row per sample, id being the sample's 0-based position in FILE. When FILE carries labels
+        MODEL is a checkpoint (runs/<name>/checkpoints/step-N.h5) or the final model of a run (runs/<name>/final.h5). \
+        FILE is an IDX images file (gzipped or raw), a CIFAR-10 .bin file or a Descent HDF5 sample file; its samples \
+        must have the model's input shape. The model's normalisation is applied. The output has a header line \
+        `id,label` and one row per sample, id being the sample's 0-based position in FILE. When FILE carries labels \
         (HDF5, CIFAR-10, or IDX with --labels) the accuracy is printed too.
         """
     )

@@ -110,7 +110,8 @@ struct CheckpointTests {
             #expect(notes.count == 1 && notes[0].hasPrefix("descent: \(newest): ") && notes[0].contains(reason)
                     && notes[0].hasSuffix("using an older checkpoint"), "\(outcome)")
         }
-        #expect(outcome.stdout.contains("resuming from \(dir)/step-12.h5"), "\(outcome)")
+        // Epochs numbered from 1, as in the progress lines: 8 steps per epoch, so step 12 is 4 steps into epoch 2.
+        #expect(outcome.stdout.contains("resuming from \(dir)/step-12.h5: 4 steps into epoch 2 (global step 12)"), "\(outcome)")
         // The run continued from step 12: the same end as one that was never interrupted.
         try await f.train(["--set", "run.epochs=3", "--set", "run.name=clean"])
         #expect(try parameters(f.run("tiny") + "/final.h5") == parameters(f.run("clean") + "/final.h5"))
@@ -241,7 +242,7 @@ struct CheckpointTests {
         let text = try await descent(["inspect", f.run("tiny")], in: f.scratch.path)
         #expect(text.succeeded, "\(text)")
         #expect(text.stdoutLines.first == f.run("tiny") + "/checkpoints/step-8.h5: descent-checkpoint version 1")
-        #expect(text.stdout.contains("global step 8") && text.stdout.contains("fc1.weight  [16, 784]  norm "), "\(text)")
+        #expect(text.stdout.contains("state      at the end of epoch 1 (global step 8) · ") && text.stdout.contains("fc1.weight  [16, 784]  norm "), "\(text)")
         let json = try await descent(["inspect", f.run("tiny") + "/final.h5", "--json"], in: f.scratch.path)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json)")
         #expect((object["state"] as? [String: Any])?["global_step"] as? Int == 8)

@@ -121,6 +121,13 @@ struct GlassTests {
             try background.withUnsafeBufferPointer { try wideMask.append($0.baseAddress!) }
         }
         try wide.close(); try wideMask.close()
+        // A classifier (MLP on Fashion-MNIST): its model cannot be rebuilt for a tile, which must not read as damage.
+        try jobText([
+            ("run", ["name = \"mlp\"", "epochs = 1", "output = \"runs\""]), ("data", ["subset = 256", "test_subset = 256"]),
+            ("model", ["hidden = [8]"]), ("optim", ["batch_size = 64"]),
+        ]).write(toFile: scratch.file("mlp.toml"), atomically: true, encoding: .utf8)
+        let classifier = try await descent(["train", "mlp.toml"], in: scratch.path)
+        try #require(classifier.status == 0, "\(classifier)")
         // Strip 6 of 8 (rows 384-447) is read only by rank 1 of 2, in its second tile row, after a collective write.
         try damaging(strip: 6, of: scratch.file("img/glass-2.tif"), into: scratch.file("img/damaged.tif"))
 
@@ -128,6 +135,8 @@ struct GlassTests {
             ("missing image", ["glass", "segment", model, "img/none.tif", "--out", "bad"] + segmentOptions, mpirun(2), "img/none.tif: no such file"),
             ("truncated image", ["glass", "segment", model, "img/cut.tif", "--out", "bad"] + segmentOptions, mpirun(2), "img/cut.tif: not a TIFF image"),
             ("not a model", ["glass", "segment", "img/glass-0.tif", "img/glass-2.tif", "--out", "bad"], [], "img/glass-0.tif"),
+            ("a classifier model", ["glass", "segment", "runs/mlp/final.h5", "img/glass-2.tif", "--out", "bad"] + segmentOptions, mpirun(2),
+             "runs/mlp/final.h5: not a glass segmentation model (input [1, 28, 28], output [10]; expected [6, H, W] from a 1-channel input"),
             ("unknown mask class", ["glass", "tiles", "img/odd.tif", "--out", "bad/t.h5", "--tile", "32"], [], "img/odd-mask.tif: unknown class 9"),
             ("missing mask", ["glass", "tiles", "img/cut.tif", "--out", "bad/t.h5"], [], "img/cut-mask.tif: no such file"),
             ("score sizes differ", ["glass", "score", "img/odd-mask.tif", "img/glass-2-mask.tif"], [], "img/odd-mask.tif"),
@@ -151,5 +160,33 @@ struct GlassTests {
         let anyWidth = try await descent(["glass", "segment", model, "img/wide.tif", "--out", "wide", "--any-width"] + segmentOptions,
                                          in: scratch.path, timeLimit: 120)
         #expect(anyWidth.status == 0 && exists(scratch.file("wide/wide-pred.h5")), "\(anyWidth)")
+
+        // Interrupted while writing (Ctrl-C; the SIGTERM that mpirun and Slurm send every rank): the temporary files
+        // go too. Under mpirun the ranks are signalled themselves, as srun and mpirun do; this test process starts
+        // mpirun with SIGTERM blocked (Foundation's Process passes its signal mask on), so mpirun would not forward it.
+        func interrupted(_ arguments: [String], launcher: [String] = [], writing temporary: String, signal: Int32) async throws -> Outcome {
+            try await descent(arguments, in: scratch.path, timeLimit: 120, launcher: launcher) { process in
+                while process.isRunning && !exists(scratch.file(temporary)) { try await Task.sleep(for: .milliseconds(5)) }
+                if launcher.isEmpty {
+                    kill(process.processIdentifier, signal)
+                } else {
+                    let binary = try DescentBinary.require()
+                    let pkill = Process()
+                    pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+                    pkill.arguments = ["-\(signal)", "-f", "^\(binary) \(arguments.joined(separator: " "))"]
+                    try pkill.run(); pkill.waitUntilExit()
+                }
+            }
+        }
+        let synth = try await interrupted(["glass", "synth", "--out", "big", "--width", "1024", "--height", "131072"],
+                                          writing: "big/glass-0.tif.tmp", signal: SIGINT)
+        #expect(synth.signalled && synth.status == SIGINT, "\(synth)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.file("big")).isEmpty)
+        let long = try await descent(["glass", "synth", "--out", "long", "--width", "1024", "--height", "16384"], in: scratch.path, timeLimit: 120)
+        try #require(long.succeeded, "\(long)")
+        let segment = try await interrupted(["glass", "segment", model, "long/glass-0.tif", "--out", "cut"] + segmentOptions,
+                                            launcher: mpirun(2), writing: "cut/glass-0-pred.h5.tmp", signal: SIGTERM)
+        #expect(segment.status != 0, "\(segment)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.file("cut")).isEmpty, "\(segment)")
     }
 }

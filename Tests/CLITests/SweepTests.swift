@@ -65,6 +65,13 @@ struct SweepTests {
         try #require(FileManager.default.fileExists(atPath: results), "no run finished before the sweep stopped: \(first)")
         let partial = try resultRows(scratch.file("out/small")).count
         #expect(partial >= 1 && partial < 8, "killed after \(partial) of 8 runs")
+        // status, on the sweep file: every run counted once; the runs killed part-way are named as killed.
+        let killed = try await descent(["status", sweep], in: scratch.path)
+        let counts = sweepCounts(killed.stdoutLines.first ?? "", of: scratch.file("out/small"), runs: 8, rows: partial)
+        #expect(killed.succeeded && counts.values.reduce(0, +) == 8 && counts["finished", default: 0] >= partial
+                && Set(counts.keys).isSubset(of: ["finished", "killed", "not started"]), "\(killed)")
+        #expect(killed.stdoutLines.count == 1 + counts["killed", default: 0]
+                && killed.stdoutLines.dropFirst().allSatisfy { $0.contains(": killed: status.json says running, but no process holds the run") }, "\(killed)")
 
         let second = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 180, launcher: ["mpirun", "-np", "4", "--oversubscribe"])
         #expect(second.succeeded, "\(second)")
@@ -83,11 +90,27 @@ struct SweepTests {
         for row in rows {
             #expect(try readText(scratch.file("out/small/runs/\(row[0])/status.json")).contains("\"finished\""))
         }
+        let finished = try await descent(["status", scratch.file("out/small")], in: scratch.path)
+        #expect(finished.succeeded && finished.stdoutLines == ["\(scratch.file("out/small")): sweep of 8 runs with a directory: 8 finished; results.csv has 8 rows"], "\(finished)")
         // Run again: nothing left to do.
         let third = try await descent(["sweep", sweep], in: scratch.path, timeLimit: 60, launcher: ["mpirun", "-np", "2"])
         #expect(third.stdout.contains("0 run(s) trained, 0 failed, 8 already done"), "\(third)")
         #expect(try resultRows(scratch.file("out/small")).count == 8)
         if ranksPerRun == 1 { try await reportOf(scratch.file("out/small")) }
+    }
+
+    /// The counts of `descent status`'s first line for a sweep ("DIR: sweep of 8 runs: 3 finished, 2 killed, 3 not
+    /// started; results.csv has 3 rows"), by state; empty when the line does not have that shape.
+    private func sweepCounts(_ line: String, of directory: String, runs: Int, rows: Int) -> [String: Int] {
+        let head = "\(directory): sweep of \(runs) runs: ", tail = "; results.csv has \(rows) row\(rows == 1 ? "" : "s")"
+        guard line.hasPrefix(head), line.hasSuffix(tail) else { return [:] }
+        var counts: [String: Int] = [:]
+        for part in line.dropFirst(head.count).dropLast(tail.count).components(separatedBy: ", ") {
+            let words = part.split(separator: " ", maxSplits: 1)
+            guard words.count == 2, let n = Int(words[0]) else { return [:] }
+            counts[String(words[1])] = n
+        }
+        return counts
     }
 
     /// `descent report` on the finished sweep: capacity.svg has the mean train and test error over the 2 seeds of
@@ -125,6 +148,9 @@ struct SweepTests {
         #expect(first.status == 1 && !first.stderr.contains("MPI_ABORT"), "\(first)")
         #expect(first.stdout.contains("lr-1e+30 failed: rank ") && first.stdout.contains("2 run(s) trained, 1 failed, 0 already done"), "\(first)")
         #expect(Set(try resultRows(scratch.file("lr")).map { $0[0] }) == ["lr-0.01", "lr-0.02"])
+        let status = try await descent(["status", diverging], in: scratch.path)
+        #expect(status.status == 1 && status.stdoutLines.first == "\(scratch.file("lr")): sweep of 3 runs: 2 finished, 1 failed; results.csv has 2 rows"
+                && status.stdoutLines.count == 2 && status.stdoutLines[1].hasPrefix("  lr-1e+30: failed — "), "\(status)")
 
         // Two long runs in groups of 1; once both have a checkpoint a watcher sends USR1 to every rank, as Slurm
         // signals every task before a time limit (a watcher process, as in killedAndRerun).
@@ -147,6 +173,8 @@ struct SweepTests {
         for run in ["seed-0", "seed-1"] {
             #expect(try readText(scratch.file("long/runs/\(run)/status.json")).contains("\"stopped\""))
         }
+        let stoppedStatus = try await descent(["status", scratch.file("long")], in: scratch.path)
+        #expect(stoppedStatus.succeeded && stoppedStatus.stdoutLines.first == "\(scratch.file("long")): sweep of 2 runs with a directory: 2 stopped; results.csv has 0 rows", "\(stoppedStatus)")
     }
 
     @Test("the same sweep as a Slurm job array gives the same table", .enabled(if: SweepTests.clusterUp))
