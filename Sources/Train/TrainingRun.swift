@@ -229,7 +229,7 @@ public final class TrainingRun {
         let model = trainer.model, batch = trainer.settings.batchSize, steps = trainer.stepsPerEpoch
 
         let log = try world.agreeing { try debugLogDirectory.map { try DebugLog(directory: $0, rank: world.rank) } }
-        log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)), \(threads.localRanks) rank(s) on this node")
+        log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)) running OpenBLAS \(BLASKernels.description), \(threads.localRanks) rank(s) on this node")
         log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(sync.strategy.rawValue) (\(sync.overlapDescription)), momentum slice \(sync.momentumRange)")
 
         // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint. A --resume PATH is
@@ -265,7 +265,7 @@ public final class TrainingRun {
                            directory: directory.path, extra: [
                                ("ranks", "\(world.size) (\(threads.localRanks) on this node) · gradients \(sync.strategy.rawValue)"
                                          + (trainer.batchNormSynchronized ? " · BatchNorm statistics synchronised" : "")),
-                           ], threads: "\(threads.threads) per rank (\(threads.reason))")
+                           ], threads: "\(threads.threads) per rank (\(threads.reason)) · OpenBLAS \(BLASKernels.description)")
         if let warning = threads.oversubscription { printer.note(warning) }
         if let moved { printer.note(moved) }
         if let (path, c) = resumed {

@@ -4,6 +4,7 @@ import ArgumentParser
 import Checkpoint
 import Distributed
 import Foundation
+import Tensor
 
 @main
 struct Descent: ParsableCommand {
@@ -17,6 +18,11 @@ struct Descent: ParsableCommand {
         version: CheckpointFormat.descentVersion,
         subcommands: [TrainCommand.self, SweepCommand.self, SubmitCommand.self, StatusCommand.self, InspectCommand.self, GlassCommand.self, PredictCommand.self, ReportCommand.self, DataCommand.self, DocsCommand.self]
     )
+
+    static func main() {
+        BLASKernels.useTheCPUsKernels()   // may execute the program again, with OPENBLAS_CORETYPE set
+        main(nil)
+    }
 }
 
 /// Prints `message` as one line on standard error.

@@ -56,6 +56,8 @@ struct EndToEndTests {
         #expect(row("optimiser")?.contains("batch 32 · 8 steps/epoch · lr 0.1") == true, "\(outcome)")
         #expect(row("epochs") == "2")
         #expect(row("seed") == "7")
+        // Which kernels OpenBLAS runs ("SkylakeX kernels", with why when Descent chose them: Tensor/BLASKernels.swift).
+        #expect(row("BLAS threads")?.contains(" · OpenBLAS ") == true && row("BLAS threads")?.contains(" kernels") == true, "\(outcome)")
         let epochLines = lines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("epoch ") }
         #expect(epochLines.count == 2)
         #expect(epochLines.first?.hasPrefix("epoch 1/2 ") == true)

@@ -10,8 +10,10 @@ command -v valgrind >/dev/null || { echo "no-allocation-in-step: valgrind not in
 stripped=$(mktemp)
 trap 'rm -f "$stripped"' EXIT
 objcopy --strip-debug "$bench" "$stripped"
+# Valgrind 3.19 cannot run AVX-512 either: OpenBLAS's generic SSE3 kernels, set here so that descent-bench does not
+# switch to the AVX-512 ones of a CPU OpenBLAS 0.3.21 does not know (Tensor/BLASKernels.swift).
 count() {
-  OPENBLAS_NUM_THREADS=1 valgrind "$stripped" steps --model "$1" --steps "$2" 2>&1 |
+  OPENBLAS_CORETYPE=Prescott OPENBLAS_NUM_THREADS=1 valgrind "$stripped" steps --model "$1" --steps "$2" 2>&1 |
     sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' | tr -d , || true   # no count → FAILED below
 }
 status=0

@@ -14,7 +14,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Tensor
 
+BLASKernels.useTheCPUsKernels()   // the kernels `descent` runs (may execute the program again)
 let arguments = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String) -> String? {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
