@@ -21,6 +21,7 @@ struct Descent: ParsableCommand {
 
     static func main() {
         BLASKernels.useTheCPUsKernels()   // may execute the program again, with OPENBLAS_CORETYPE set
+        Denormals.flushToZero()
         main(nil)
     }
 }

@@ -17,6 +17,7 @@ import Glibc
 import Tensor
 
 BLASKernels.useTheCPUsKernels()   // the kernels `descent` runs (may execute the program again)
+Denormals.flushToZero()           // as `descent` does
 let arguments = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String) -> String? {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
