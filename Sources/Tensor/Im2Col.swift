@@ -35,6 +35,8 @@ public enum Im2Col {
         let columns = batch * ho * wo
         for c in 0..<g.channels {
             for ky in 0..<g.kernelH {
+                // The output rows whose input row lies inside the image; the rest are padding, zeroed in one go.
+                let (ylo, yhi) = validRange(count: ho, width: g.height, start: ky - g.padH, stride: g.strideH)
                 for kx in 0..<g.kernelW {
                     let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * columns
                     // The valid output columns depend only on kx: hoisted out of the row loops, which are short.
@@ -43,22 +45,19 @@ public enum Im2Col {
                     for n in 0..<batch {
                         let plane = x + (n * g.channels + c) * g.inPixels
                         let out = row + n * ho * wo
-                        for oy in 0..<ho {
-                            let iy = oy * g.strideH - g.padH + ky
+                        out.update(repeating: 0, count: ylo * wo)
+                        for oy in ylo..<yhi {
+                            let src = plane + (oy * g.strideH - g.padH + ky) * g.width + start
                             let dst = out + oy * wo
-                            if iy < 0 || iy >= g.height {
-                                for o in 0..<wo { dst[o] = 0 }
-                                continue
-                            }
-                            let src = plane + iy * g.width + start
-                            for o in 0..<lo { dst[o] = 0 }
+                            if lo > 0 { dst.update(repeating: 0, count: lo) }
                             if g.strideW == 1 {
-                                for o in lo..<hi { dst[o] = src[o] }
+                                (dst + lo).update(from: src + lo, count: hi - lo)   // memmove: short rows copy fastest
                             } else {
                                 for o in lo..<hi { dst[o] = src[o * g.strideW] }
                             }
-                            for o in hi..<wo { dst[o] = 0 }
+                            if hi < wo { (dst + hi).update(repeating: 0, count: wo - hi) }
                         }
+                        (out + yhi * wo).update(repeating: 0, count: (ho - yhi) * wo)
                     }
                 }
             }

@@ -13,8 +13,12 @@ struct LayerGradientTests {
     }
 
     struct ConvCase: CustomTestStringConvertible, Sendable {
-        var c: Int, h: Int, w: Int, out: Int, k: Int, stride: Int, pad: Int, batch: Int, chunkBytes: Int = 64 << 20
-        var testDescription: String { "in \(c)×\(h)×\(w) → \(out) k\(k) s\(stride) p\(pad) n\(batch)\(chunkBytes < 1 << 20 ? " chunked" : "")" }
+        var c: Int, h: Int, w: Int, out: Int, k: Int, stride: Int, pad: Int, batch: Int, chunkBytes: Int = 256 << 10,
+            keptBytes: Int = 64 << 20
+        var testDescription: String {
+            "in \(c)×\(h)×\(w) → \(out) k\(k) s\(stride) p\(pad) n\(batch)"
+                + (chunkBytes < 1 << 16 ? keptBytes < 1 << 16 ? " chunked, columns recomputed" : " chunked, columns kept" : "")
+        }
     }
 
     @Test("Conv2D", arguments: [
@@ -25,11 +29,13 @@ struct LayerGradientTests {
         ConvCase(c: 2, h: 4, w: 4, out: 3, k: 1, stride: 1, pad: 0, batch: 3),     // 1×1
         ConvCase(c: 1, h: 3, w: 3, out: 2, k: 4, stride: 1, pad: 1, batch: 2),     // kernel larger than input
         ConvCase(c: 2, h: 5, w: 5, out: 2, k: 3, stride: 2, pad: 2, batch: 2),     // padding wider than needed
-        ConvCase(c: 2, h: 6, w: 6, out: 3, k: 3, stride: 1, pad: 1, batch: 5, chunkBytes: 2 * 18 * 36 * 4), // batch in chunks of 2
+        ConvCase(c: 2, h: 6, w: 6, out: 3, k: 3, stride: 1, pad: 1, batch: 5, chunkBytes: 2 * 18 * 36 * 4,
+                 keptBytes: 2 * 18 * 36 * 4),                                      // chunks of 2, backward's im2col again
+        ConvCase(c: 2, h: 6, w: 6, out: 3, k: 3, stride: 1, pad: 1, batch: 5, chunkBytes: 2 * 18 * 36 * 4), // chunks of 2, kept
     ])
     func conv(_ k: ConvCase) throws {
         try expectGradientsCorrect {
-            try Harness(Conv2D(k.out, kernel: k.k, stride: k.stride, padding: k.pad, maxColumnBytes: k.chunkBytes),
+            try Harness(Conv2D(k.out, kernel: k.k, stride: k.stride, padding: k.pad, chunkBytes: k.chunkBytes, maxColumnBytes: k.keptBytes),
                         inputs: [[k.c, k.h, k.w]], batch: k.batch)
         }
     }
