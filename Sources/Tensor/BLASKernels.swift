@@ -4,6 +4,8 @@
 // kernels: sgemm then runs 5-7× slower than with the AVX-512 ones the CPU has. Only OPENBLAS_CORETYPE, read at
 // load time, changes the choice, so a process that finds itself on such a fallback sets it and executes itself
 // again, once, before anything else has started (MPI included: under mpirun and srun the rank keeps its pid).
+// The new execution then removes the variable: the programs it starts (sbatch, and the job it submits, perhaps on
+// nodes of another CPU) choose for their own CPU.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,10 +18,13 @@ public enum BLASKernels {
     /// The kernels OpenBLAS runs: "SkylakeX", "Haswell", "Zen", "Prescott", …
     public static var core: String { String(cString: openblas_get_corename()) }
 
+    /// The kernels OpenBLAS had picked on its own, when Descent chose others.
+    nonisolated(unsafe) private static var fallback: String?
+
     /// The kernels OpenBLAS runs and, when Descent chose them, why: "SkylakeX kernels (OpenBLAS took this CPU
     /// for Prescott; OPENBLAS_CORETYPE=SkylakeX set)".
     public static var description: String {
-        guard let fallback = getenv(fallbackVariable).map({ String(cString: $0) }) else { return "\(core) kernels" }
+        guard let fallback else { return "\(core) kernels" }
         return "\(core) kernels (OpenBLAS took this CPU for \(fallback); OPENBLAS_CORETYPE=\(core) set)"
     }
 
@@ -59,11 +64,19 @@ public enum BLASKernels {
     /// (OPENBLAS_CORETYPE), executes this program again with the right ones. Returns when nothing is to be done,
     /// or when the new execution cannot start (the program then runs on as it is).
     public static func useTheCPUsKernels() {
+        if let picked = getenv(fallbackVariable) {
+            // The execution started below: OpenBLAS has read OPENBLAS_CORETYPE, which goes (see the header).
+            fallback = String(cString: picked)
+            unsetenv(fallbackVariable)
+            unsetenv("OPENBLAS_CORETYPE")
+            return
+        }
         if let chosen = getenv("OPENBLAS_CORETYPE"), chosen.pointee != 0 { return }
         guard let better = better(than: core, cpuFlags: cpuFlags()) else { return }
         setenv(fallbackVariable, core, 1)
         setenv("OPENBLAS_CORETYPE", better, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
-        unsetenv(fallbackVariable)   // exec failed: say nothing of a choice that did not happen
+        unsetenv(fallbackVariable)   // exec failed: nothing was chosen
+        unsetenv("OPENBLAS_CORETYPE")
     }
 }

@@ -341,4 +341,26 @@ struct EndToEndTests {
         #expect(try !readText(status).contains("finished"))
         #expect(try readText(run + "/job.toml").contains("epochs = 1000000\n"))
     }
+
+    /// Where OpenBLAS took this CPU for an older one, descent ran itself again with OPENBLAS_CORETYPE set
+    /// (Tensor/BLASKernels.swift); the programs it starts must not inherit that choice: sbatch passes its
+    /// environment to the job, which may run on nodes of another CPU. A stand-in squeue records what it is given.
+    /// (Where OpenBLAS knows the CPU, or OPENBLAS_CORETYPE is set, nothing is chosen and there is nothing to check.)
+    @Test("the programs descent starts are not handed its OpenBLAS kernel choice")
+    func kernelChoiceNotInherited() async throws {
+        let scratch = try Scratch()
+        let bin = try scratch.directory("bin"), environmentFile = scratch.file("squeue-environment")
+        try "#!/bin/sh\nenv > '\(environmentFile)'\necho RUNNING\n".write(toFile: bin + "/squeue", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/squeue")
+        try FileManager.default.createDirectory(atPath: scratch.file("run/slurm"), withIntermediateDirectories: true)
+        try "{\"status\": \"running\"}\n".write(toFile: scratch.file("run/status.json"), atomically: true, encoding: .utf8)
+        try "42\n".write(toFile: scratch.file("run/slurm/job-id"), atomically: true, encoding: .utf8)
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let outcome = try await descent(["status", "run"], in: scratch.path, environment: ["PATH": path])
+        #expect(outcome.succeeded && outcome.stdoutLines.first == "run: running, Slurm job 42", "\(outcome)")
+        let handed = try readText(environmentFile).split(separator: "\n")
+        let inherited = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "OPENBLAS_CORETYPE=" + $0 }
+        #expect(!handed.contains { $0.hasPrefix("OPENBLAS_CORETYPE=") && String($0) != inherited }
+                && !handed.contains { $0.hasPrefix("DESCENT_OPENBLAS_FALLBACK=") }, "\(handed.filter { $0.contains("OPENBLAS") })")
+    }
 }
