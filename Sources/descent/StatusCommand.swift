@@ -71,11 +71,9 @@ struct StatusCommand: ParsableCommand {
         var lines: [String] = []
         for id in ids {
             let run = directory + "/runs/" + id
-            var (state, detail) = present.contains(id) ? (try? runState(run, requireStatus: false)) ?? ("unknown", "") : ("not started", "")
-            state = withLockHolder(state, run)
-            // "running (pid …)" counts as running, "killed: …" as killed.
-            let kind = state.hasPrefix("killed") || state == "not started" ? String(state.prefix { $0 != ":" })
-                : String(state.prefix { $0 != " " && $0 != "(" })
+            let (status, detail) = present.contains(id) ? (try? runState(run, requireStatus: false)) ?? ("unknown", "") : ("not started", "")
+            let state = withLockHolder(status, run)   // "running (pid … on host …)", or "killed: …"
+            let kind = state.hasPrefix("killed") ? "killed" : status
             byState[kind, default: []].append(id)
             if kind != "finished" && kind != "not started" {
                 lines.append("  \(id): \(state)\(detail.isEmpty ? "" : " — \(detail)")")
