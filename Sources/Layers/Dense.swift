@@ -1,4 +1,5 @@
-// Dense.swift — fully connected layer y = x·Wᵀ + b over the whole batch: one sgemm forward, two backward.
+// Dense.swift — fully connected layer y = x·Wᵀ + b over the whole batch: one sgemm forward, two backward (or
+// one, when a node's reduction computes the weight gradient over the node's batch).
 import Tensor
 
 public final class Dense: Layer {
@@ -44,17 +45,44 @@ public final class Dense: Layer {
         if let bias { Kernels.addRowVector(rows: n, cols: outputs, bias.value, y.data) }
     }
 
+    /// Set by a node's data-parallel reduction (NodeWeightGradients in Train): backward then hands it this step's
+    /// input and output gradient and computes only the input gradient; the reduction computes the parameter
+    /// gradients later, over the whole node's batch, with `parameterGradients`.
+    public weak var deferral: DenseGradientDeferral?
+
     public func backward(_ x: [Tensor], output: Tensor, outputGradient dy: Tensor,
                          inputGradients dx: [Tensor?], _ context: PassContext) {
         let n = x[0].batch
-        // dW[out×in] = dy[n×out]ᵀ · x[n×in]
-        BLAS.gemm(transA: true, m: outputs, n: inputs, k: n,
-                  a: dy.data, lda: outputs, b: x[0].data, ldb: inputs, c: weight.gradient, ldc: inputs)
-        if let bias { Kernels.sumRows(rows: n, cols: outputs, dy.data, into: bias.gradient) }
+        if let deferral {
+            deferral.record(input: x[0].data, outputGradient: dy.data, batch: n)
+        } else {
+            parameterGradients(weightRows: 0..<outputs, biasEntries: 0..<outputs, x: x[0].data, dy: dy.data, batch: n)
+        }
         // dx[n×in] = dy[n×out] · W[out×in]
         if let dx0 = dx[0] {
             BLAS.gemm(m: n, n: inputs, k: outputs,
                       a: dy.data, lda: outputs, b: weight.value, ldb: inputs, c: dx0.data, ldc: inputs)
         }
     }
+
+    /// Overwrites rows `weightRows` of ∂L/∂W and entries `biasEntries` of ∂L/∂b with their sums over `batch`
+    /// samples of the layer's input x [batch×in] and output gradient dy [batch×out].
+    public func parameterGradients(weightRows rows: Range<Int>, biasEntries: Range<Int>,
+                                   x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int) {
+        if !rows.isEmpty {
+            // dW[rows×in] = dy[n×rows]ᵀ · x[n×in]
+            BLAS.gemm(transA: true, m: rows.count, n: inputs, k: batch, a: dy + rows.lowerBound, lda: outputs,
+                      b: x, ldb: inputs, c: weight.gradient + rows.lowerBound * inputs, ldc: inputs)
+        }
+        if let bias, !biasEntries.isEmpty {
+            Kernels.sumRows(rows: batch, cols: biasEntries.count, ld: outputs, dy + biasEntries.lowerBound,
+                            into: bias.gradient + biasEntries.lowerBound)
+        }
+    }
+}
+
+/// Takes over a Dense layer's parameter gradients for a step: `record` gets the layer's input [batch×in] and
+/// output gradient [batch×out] during backward (valid until the next forward).
+public protocol DenseGradientDeferral: AnyObject {
+    func record(input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int)
 }

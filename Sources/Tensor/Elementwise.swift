@@ -35,12 +35,13 @@ public enum Kernels {
         }
     }
 
-    /// out[j] = Σ_r x[r][j] over an n × m row-major matrix (column sums).
+    /// out[j] = Σ_r x[r][j] over an n × m row-major matrix (column sums); rows `ld` apart (default m).
     @inline(__always)
-    public static func sumRows(rows: Int, cols: Int, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    public static func sumRows(rows: Int, cols: Int, ld: Int? = nil, _ x: UnsafePointer<Float>,
+                               into out: UnsafeMutablePointer<Float>) {
         out.update(repeating: 0, count: cols)
         for r in 0..<rows {
-            let row = x + r * cols
+            let row = x + r * (ld ?? cols)
             for j in 0..<cols { out[j] += row[j] }
         }
     }

@@ -5,6 +5,8 @@
 //              place, no message), sums that slice across nodes with one allreduce among the ranks of local
 //              index l, and updates slice l of the parameters and its momentum; a second fence publishes the
 //              parameters to the node. No copy of the gradient or the parameters is ever sent within a node.
+//              The large Dense layers' gradients are not summed at all: backward leaves them to
+//              NodeWeightGradients, and each rank computes the rows of its slice over the node's whole batch.
 //              Across nodes the sum is done in buckets of layers as backward finishes them (gradientsFinal):
 //              each bucket's allreduce runs while backward computes the layers before it.
 //   sharded    reduce-scatter the gradients; rank r updates its contiguous slice r of the parameters and of the
@@ -47,6 +49,12 @@ public final class GradientSync {
     private let chunkSum = FlatVector(count: GradientSync.chunk)
     /// Seconds spent in this rank's fences waiting for the other ranks of its node (shared).
     public private(set) var fenceSeconds = 0.0
+    /// shared: the Dense layers whose gradients the node computes once (set by `adopt`), and this rank's slice cut
+    /// at their parameters.
+    private var nodeGradients: NodeWeightGradients?
+    private var pieces: [NodeWeightGradients.Piece] = []
+    /// Seconds spent computing those gradients: backward's work, done inside `step`.
+    public private(set) var nodeGradientSeconds = 0.0
     /// shared across nodes: the flat vector cut at layer boundaries into buckets of at least `bucketFloats`, in
     /// the order backward completes them (last layers first). Each bucket's slice of this rank is summed over the
     /// node and its allreduce across nodes started as soon as backward has finished the bucket
@@ -118,14 +126,30 @@ public final class GradientSync {
     /// Sums this rank's part of bucket b over the ranks of the node into `reducedSlice` and starts its allreduce
     /// across nodes.
     private func reduceBucket(_ b: Int) {
+        nodeGradients?.zeroUnrecorded(in: buckets[b])
         let t0 = monotonicSeconds()
-        window!.fence()   // every local gradient of the bucket is written
+        window!.fence()   // every local gradient (or x and dy) of the bucket is written
         fenceSeconds += monotonicSeconds() - t0
         let slice = sliceRange
-        let lo = max(buckets[b].lowerBound, slice.lowerBound), hi = min(buckets[b].upperBound, slice.upperBound)
-        guard lo < hi else { return }
-        sumInto(reducedSlice.data + (lo - slice.lowerBound), gradientSlices, from: lo - slice.lowerBound, count: hi - lo)
-        pending!.start(reducedSlice.data + (lo - slice.lowerBound), count: hi - lo)
+        let part = buckets[b].clamped(to: slice)
+        guard !part.isEmpty else { return }
+        let own = UnsafePointer(window!.segment(group.rank))
+        for piece in pieces where piece.range.overlaps(part) {
+            let r = piece.range.clamped(to: part), out = reducedSlice.data + (r.lowerBound - slice.lowerBound)
+            if let layer = piece.layer {
+                computeNodeGradients(layer, r)
+                out.update(from: own + r.lowerBound, count: r.count)
+            } else {
+                sumInto(out, gradientSlices, from: r.lowerBound - slice.lowerBound, count: r.count)
+            }
+        }
+        pending!.start(reducedSlice.data + (part.lowerBound - slice.lowerBound), count: part.count)
+    }
+
+    private func computeNodeGradients(_ layer: NodeWeightGradients.DeferredLayer, _ range: Range<Int>) {
+        let t0 = monotonicSeconds()
+        layer.computeGradients(range)
+        nodeGradientSeconds += monotonicSeconds() - t0
     }
 
     /// True when `gradientsFinal` overlaps the reduction with backward (shared, several nodes).
@@ -147,13 +171,22 @@ public final class GradientSync {
     }
 
     /// shared: moves the model's parameters (node rank 0's values; every rank initialised the same ones) and
-    /// gradients into the node's window. The other strategies leave the model where it is. Collective.
-    public func adopt(_ model: Model) {
+    /// gradients into the node's window, and, given the training batch's largest share of one rank, lets the node
+    /// compute its large Dense layers' gradients once (NodeWeightGradients). The other strategies leave the model
+    /// where it is. Collective.
+    public func adopt(_ model: Model, batchShare: Int? = nil) {
         guard let window, let (parameters, gradients) = sharedBuffers else { return }
         precondition(model.parameterCount == parameterCount)
         model.relocate(parameters: parameters, gradients: gradients, copyParameters: group.rank == 0)
+        if let batchShare {
+            nodeGradients = NodeWeightGradients(model: model, node: group, batchShare: batchShare)
+        }
+        pieces = nodeGradients?.pieces(of: sliceRange) ?? [NodeWeightGradients.Piece(range: sliceRange, layer: nil)]
         window.fence()
     }
+
+    /// How many Dense layers the node computes the gradients of once, for the start-up table and debug log.
+    public var nodeComputedLayers: [String] { nodeGradients?.layers.map(\.dense.name) ?? [] }
 
     /// Sets the parameters on every rank (a checkpoint's): with `shared`, node rank 0 writes the node's one copy.
     /// Collective.
@@ -162,9 +195,12 @@ public final class GradientSync {
         window?.fence()
     }
 
-    /// Collective: frees the shared window (the model's parameters and gradients with it). Call once, after the
-    /// model's last use.
-    public func release() { window?.free() }
+    /// Collective: frees the shared windows (the model's parameters and gradients with them). Call once, after
+    /// the model's last use.
+    public func release() {
+        nodeGradients?.release()
+        window?.free()
+    }
 
     /// Contiguous, nearly equal slices of `count` elements over `ranks` (the first count % ranks get one more).
     public static func slices(_ count: Int, ranks: Int) -> (counts: [Int32], offsets: [Int32]) {
@@ -238,19 +274,33 @@ public final class GradientSync {
             sgd.update(parameters: parameters + slice.lowerBound, gradients: reducedSlice.data,
                        momentumBuffer: momentumBuffer, count: slice.count, lr: lr, firstStep: firstStep)
         } else {
+            nodeGradients?.zeroUnrecorded(in: 0..<parameterCount)
             let t0 = monotonicSeconds()
-            window.fence()   // every local gradient of this step is written; nobody reads the parameters any more
+            window.fence()   // every local gradient (or x and dy) of this step is written; nobody reads the parameters any more
             fenceSeconds += monotonicSeconds() - t0
-            // One pass: each chunk's sum is formed in L1 and applied at once.
-            var start = 0
-            while start < slice.count {
-                let n = min(GradientSync.chunk, slice.count - start)
-                sumInto(chunkSum.data, sources, from: start, count: n)
-                sgd.update(parameters: parameters + slice.lowerBound + start, gradients: chunkSum.data,
-                           momentumBuffer: momentumBuffer.map { $0 + start }, count: n, lr: lr, firstStep: firstStep)
-                start += n
+            let own = window.segment(group.rank)
+            for piece in pieces {
+                let at = piece.range.lowerBound - slice.lowerBound   // in the slice (and the momentum)
+                if let layer = piece.layer {
+                    // The node's gradient of this piece, in this rank's buffer: applied from there.
+                    computeNodeGradients(layer, piece.range)
+                    sgd.update(parameters: parameters + piece.range.lowerBound, gradients: own + piece.range.lowerBound,
+                               momentumBuffer: momentumBuffer.map { $0 + at }, count: piece.range.count, lr: lr,
+                               firstStep: firstStep)
+                    continue
+                }
+                // One pass: each chunk's sum is formed in L1 and applied at once.
+                var start = at
+                while start < at + piece.range.count {
+                    let n = min(GradientSync.chunk, at + piece.range.count - start)
+                    sumInto(chunkSum.data, sources, from: start, count: n)
+                    sgd.update(parameters: parameters + slice.lowerBound + start, gradients: chunkSum.data,
+                               momentumBuffer: momentumBuffer.map { $0 + start }, count: n, lr: lr, firstStep: firstStep)
+                    start += n
+                }
             }
         }
+        nodeGradients?.endStep()
         let t0 = monotonicSeconds()
         window.fence()   // the new parameters are visible to the whole node
         fenceSeconds += monotonicSeconds() - t0

@@ -228,11 +228,13 @@ public final class Trainer {
         running.samples += range.count
         let t2 = monotonicSeconds()
         model.backward(context)
-        let t3 = monotonicSeconds()
+        let t3 = monotonicSeconds(), nodeGradientsBefore = sync.nodeGradientSeconds
         sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
         let t4 = monotonicSeconds()
+        // Gradients a node computes once (NodeWeightGradients) are backward's work, though done inside the step.
+        let nodeGradients = sync.nodeGradientSeconds - nodeGradientsBefore
         phaseSeconds.data += t1 - t0; phaseSeconds.forward += t2 - t1
-        phaseSeconds.backward += t3 - t2; phaseSeconds.reduction += t4 - t3
+        phaseSeconds.backward += t3 - t2 + nodeGradients; phaseSeconds.reduction += t4 - t3 - nodeGradients
         return lossProblem
     }
 
