@@ -4,26 +4,30 @@
 # MLP 784-1024-10 and LeNet-5 on the real Fashion-MNIST, global batch 128, 1 process × 1 thread against
 # 2 processes × 1 thread, for Descent (`descent-bench epoch`, under mpirun for 2), PyTorch DDP over gloo
 # (bench/pytorch/ddp.py under torchrun) and, for the MLP, mpi4py + numpy (bench/pytorch/mpi_numpy.py). Each run:
-# 1 warm-up + E timed epochs (median). Descent's lines carry rank 0's per-phase seconds (data, forward,
-# backward, gradient reduction + update, and the part of it spent waiting for the other rank). JSON lines go to
-# bench/results/parallel.jsonl; bench/parallel_report.py writes bench/results/parallel.md (printed). About
-# 6 minutes on 2 cores. Needs scripts/setup's packages, PyTorch and mpi4py (installed if missing).
+# 1 warm-up + E timed epochs. Descent runs R rounds of 1 process then 2, alternated, so that the machine's drift
+# over minutes falls on both alike; the report takes the median over every timed epoch of a configuration.
+# Descent's lines carry rank 0's per-phase seconds (data, forward, backward, gradient reduction + update, and the
+# part of it spent waiting for the other rank). JSON lines go to bench/results/parallel.jsonl;
+# bench/parallel_report.py writes bench/results/parallel.md (printed). About 8 minutes on 2 cores. Needs
+# scripts/setup's packages, PyTorch and mpi4py (installed if missing).
 #
-#   bench/parallel.sh [--epochs E] [--models "mlp lenet5"] [--no-build] [--no-peers]
+#   bench/parallel.sh [--epochs E] [--rounds R] [--models "mlp lenet5"] [--no-build] [--no-peers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EPOCHS="${EPOCHS:-3}"
+ROUNDS="${ROUNDS:-3}"
 MODELS="${MODELS:-mlp lenet5}"
 PYTHON="${PYTHON:-python3}"
 BUILD=1 PEERS=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --epochs) EPOCHS="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
     --models) MODELS="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --no-peers) PEERS=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "parallel.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,9 +44,11 @@ OUT=bench/results/parallel.jsonl
 note() { echo "{\"kind\":\"note\",\"text\":\"$1\"}" >> "$OUT"; }
 note "date $(date -Iseconds); load before $(cut -d' ' -f1-3 /proc/loadavg)"
 for model in $MODELS; do
-  echo "parallel.sh: $model, Descent 1 × 1 and 2 × 1" >&2
-  "$BENCH" epoch --model "$model" --epochs "$EPOCHS" --threads 1 --reps 5 >> "$OUT"
-  mpirun -np 2 "$BENCH" epoch --model "$model" --epochs "$EPOCHS" --threads 1 --reps 5 >> "$OUT"
+  for round in $(seq "$ROUNDS"); do
+    echo "parallel.sh: $model, Descent 1 × 1 and 2 × 1 (round $round of $ROUNDS)" >&2
+    "$BENCH" epoch --model "$model" --epochs "$EPOCHS" --threads 1 --reps 5 >> "$OUT"
+    mpirun -np 2 "$BENCH" epoch --model "$model" --epochs "$EPOCHS" --threads 1 --reps 5 >> "$OUT"
+  done
   if [[ $PEERS == 1 ]]; then
     echo "parallel.sh: $model, PyTorch DDP (gloo) 1 and 2 processes" >&2
     for p in 1 2; do

@@ -89,9 +89,11 @@ public final class Activation: Layer {
         let n = output.count, x = inputs[0].data, y = output.data, dy = outputGradient.data, dx = dxT.data
         switch function {
         case .identity: dx.update(from: dy, count: n)
-        case .relu: for i in 0..<n { dx[i] = x[i] > 0 ? dy[i] : 0 }
-        case .leakyRelu(let a): for i in 0..<n { dx[i] = x[i] > 0 ? dy[i] : a * dy[i] }
-        case .elu(let a): for i in 0..<n { dx[i] = x[i] > 0 ? dy[i] : dy[i] * (y[i] + a) }
+        // dy[i] is read before the comparison: read only when x[i] > 0, the compiler keeps a branch, which
+        // mispredicts on half the units (ReLU's backward took 10 % of an MLP epoch); read always, it is a select.
+        case .relu: for i in 0..<n { let g = dy[i]; dx[i] = x[i] > 0 ? g : 0 }
+        case .leakyRelu(let a): for i in 0..<n { let g = dy[i]; dx[i] = x[i] > 0 ? g : a * g }
+        case .elu(let a): for i in 0..<n { let g = dy[i], v = y[i]; dx[i] = x[i] > 0 ? g : g * (v + a) }
         case .sigmoid: for i in 0..<n { dx[i] = dy[i] * y[i] * (1 - y[i]) }
         case .tanh: for i in 0..<n { dx[i] = dy[i] * (1 - y[i] * y[i]) }
         }

@@ -36,7 +36,8 @@ public final class Dropout: Layer {
                 let w = rng.words(base + UInt64(b))
                 for k in 0..<min(4, sampleSize - j) {
                     let word = k == 0 ? w.0 : k == 1 ? w.1 : k == 2 ? w.2 : w.3
-                    ys[j] = (word >> 8) >= threshold ? xs[j] * keep : 0
+                    let kept = xs[j] * keep   // read unconditionally: a select, not a branch that mispredicts
+                    ys[j] = (word >> 8) >= threshold ? kept : 0
                     j += 1
                 }
             }
