@@ -99,8 +99,10 @@ final class NodeWeightGradients {
         let layer: DeferredLayer?
     }
 
-    /// `slice` cut where deferred layers' parameters begin and end.
-    func pieces(of slice: Range<Int>) -> [Piece] {
+    /// `slice` cut where the deferred layers' parameters begin and end.
+    func pieces(of slice: Range<Int>) -> [Piece] { NodeWeightGradients.pieces(of: slice, cutAt: layers) }
+
+    static func pieces(of slice: Range<Int>, cutAt layers: [DeferredLayer]) -> [Piece] {
         var out: [Piece] = [], at = slice.lowerBound
         for layer in layers.sorted(by: { $0.parameters.lowerBound < $1.parameters.lowerBound }) {
             let part = layer.parameters.clamped(to: slice)
