@@ -1,5 +1,5 @@
-// Dense.swift — fully connected layer y = x·Wᵀ + b over the whole batch: one sgemm forward, two backward (or
-// one, when a node's reduction computes the weight gradient over the node's batch).
+// Dense.swift — fully connected layer y = x·Wᵀ + b over the whole batch: one sgemm forward, two backward. On a
+// node of ranks a large one may be split by output units across the ranks (`nodeSplit`).
 import Tensor
 
 public final class Dense: Layer {
@@ -38,23 +38,36 @@ public final class Dense: Layer {
     }
 
     public func forward(_ x: [Tensor], into y: Tensor, _ context: PassContext) {
-        let n = x[0].batch
-        // y[n×out] = x[n×in] · W[out×in]ᵀ
-        BLAS.gemm(transB: true, m: n, n: outputs, k: inputs,
-                  a: x[0].data, lda: inputs, b: weight.value, ldb: inputs, c: y.data, ldc: outputs)
-        if let bias { Kernels.addRowVector(rows: n, cols: outputs, bias.value, y.data) }
+        if context.training, let nodeSplit {
+            nodeSplit.forward(input: x[0].data, batch: x[0].batch, output: y.data)
+        } else {
+            outputs(units: 0..<outputs, x: x[0].data, batch: x[0].batch, into: y.data, rowStride: outputs)
+        }
     }
 
-    /// Set by a node's data-parallel reduction (NodeWeightGradients in Train): backward then hands it this step's
-    /// input and output gradient and computes only the input gradient; the reduction computes the parameter
-    /// gradients later, over the whole node's batch, with `parameterGradients`.
-    public weak var deferral: DenseGradientDeferral?
+    /// Columns `units` of y = x·Wᵀ + b over `batch` samples of x [batch×in], into y's rows `rowStride` apart.
+    public func outputs(units: Range<Int>, x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>,
+                        rowStride: Int) {
+        guard !units.isEmpty else { return }
+        // y[n×units] = x[n×in] · W[units×in]ᵀ
+        BLAS.gemm(transB: true, m: batch, n: units.count, k: inputs, a: x, lda: inputs,
+                  b: weight.value + units.lowerBound * inputs, ldb: inputs, c: y + units.lowerBound, ldc: rowStride)
+        if let bias {
+            Kernels.addRowVector(rows: batch, cols: units.count, ld: rowStride, bias.value + units.lowerBound, y + units.lowerBound)
+        }
+    }
+
+    /// Set by a node's data-parallel reduction (NodeSplitDense in Train). A training forward is then the node's:
+    /// each rank computes, with `outputs`, the units whose weights it updates, for the node's whole batch.
+    /// Backward hands it this step's output gradient and computes only the input gradient; the reduction computes
+    /// the parameter gradients later, over the node's batch, with `parameterGradients`.
+    public weak var nodeSplit: DenseNodeSplit?
 
     public func backward(_ x: [Tensor], output: Tensor, outputGradient dy: Tensor,
                          inputGradients dx: [Tensor?], _ context: PassContext) {
         let n = x[0].batch
-        if let deferral {
-            deferral.record(input: x[0].data, outputGradient: dy.data, batch: n)
+        if let nodeSplit {
+            nodeSplit.record(input: x[0].data, outputGradient: dy.data, batch: n)
         } else {
             parameterGradients(weightRows: 0..<outputs, biasEntries: 0..<outputs, x: x[0].data, dy: dy.data, batch: n)
         }
@@ -81,8 +94,12 @@ public final class Dense: Layer {
     }
 }
 
-/// Takes over a Dense layer's parameter gradients for a step: `record` gets the layer's input [batch×in] and
-/// output gradient [batch×out] during backward (valid until the next forward).
-public protocol DenseGradientDeferral: AnyObject {
+/// Takes over a Dense layer's training forward and its parameter gradients for a node of ranks: `forward` writes
+/// the layer's output [batch×out] for its input [batch×in] (collective over the node); `record` gets the input
+/// and the output gradient [batch×out] during backward; `forwardWithoutSamples` takes part in the node's forward
+/// for a rank without samples in a step.
+public protocol DenseNodeSplit: AnyObject {
+    func forward(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>)
+    func forwardWithoutSamples()
     func record(input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int)
 }

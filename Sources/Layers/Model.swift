@@ -148,10 +148,14 @@ public final class Model {
     /// The BatchNorm layers, in forward order.
     public var batchNorms: [BatchNorm] { nodes.compactMap { $0.layer as? BatchNorm } }
 
-    /// For a rank whose share of a training step is empty: the synchronised BatchNorm sums that `forward` and
-    /// `backward` would take part in, in the same order, each adding zeros (BatchNorm.synchronizeWithoutSamples).
+    /// For a rank whose share of a training step is empty: the collectives that `forward` and `backward` would
+    /// take part in, in the same order, each adding zeros: the synchronised BatchNorm sums
+    /// (BatchNorm.synchronizeWithoutSamples) and the node's Dense forwards (DenseNodeSplit).
     public func synchronizeWithoutSamples() {
-        for node in nodes { (node.layer as? BatchNorm)?.synchronizeWithoutSamples(forward: true) }
+        for node in nodes {
+            (node.layer as? BatchNorm)?.synchronizeWithoutSamples(forward: true)
+            (node.layer as? Dense)?.nodeSplit?.forwardWithoutSamples()
+        }
         for node in nodes.reversed() where node.outputGradient != nil && node.inputGradients.first.flatMap({ $0 }) != nil {
             (node.layer as? BatchNorm)?.synchronizeWithoutSamples(forward: false)
         }

@@ -26,11 +26,13 @@ public enum Kernels {
         for i in 0..<n { x[i] *= alpha }
     }
 
-    /// Adds `bias[j]` to every row j-column of an n × m row-major matrix (rows are samples).
+    /// Adds `bias[j]` to column j of every row of an n × m row-major matrix (rows are samples), rows `ld` apart
+    /// (default m).
     @inline(__always)
-    public static func addRowVector(rows: Int, cols: Int, _ bias: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
+    public static func addRowVector(rows: Int, cols: Int, ld: Int? = nil, _ bias: UnsafePointer<Float>,
+                                    _ x: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
-            let row = x + r * cols
+            let row = x + r * (ld ?? cols)
             for j in 0..<cols { row[j] += bias[j] }
         }
     }

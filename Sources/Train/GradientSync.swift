@@ -5,8 +5,9 @@
 //              place, no message), sums that slice across nodes with one allreduce among the ranks of local
 //              index l, and updates slice l of the parameters and its momentum; a second fence publishes the
 //              parameters to the node. No copy of the gradient or the parameters is ever sent within a node.
-//              The large Dense layers' gradients are not summed at all: backward leaves them to
-//              NodeWeightGradients, and each rank computes the rows of its slice over the node's whole batch.
+//              The large Dense layers are split by output units across the node (NodeSplitDense): each rank
+//              computes the units whose weights it updates, forward and weight gradient, over the node's whole
+//              batch, so their gradients are not summed at all.
 //              Across nodes the sum is done in buckets of layers as backward finishes them (gradientsFinal):
 //              each bucket's allreduce runs while backward computes the layers before it.
 //   sharded    reduce-scatter the gradients; rank r updates its contiguous slice r of the parameters and of the
@@ -47,14 +48,19 @@ public final class GradientSync {
     /// Gradient sums are formed in chunks this long (fits L1), then applied: the sum is never written back.
     private static let chunk = 2048
     private let chunkSum = FlatVector(count: GradientSync.chunk)
-    /// Seconds spent in this rank's fences waiting for the other ranks of its node (shared).
-    public private(set) var fenceSeconds = 0.0
-    /// shared: the Dense layers whose gradients the node computes once (set by `adopt`), and this rank's slice cut
-    /// at their parameters.
-    private var nodeGradients: NodeWeightGradients?
-    private var pieces: [NodeWeightGradients.Piece] = []
+    /// Seconds spent in this rank's fences waiting for the other ranks of its node (shared), in the step and in
+    /// the node's Dense forwards.
+    public var fenceSeconds: Double { stepFenceSeconds + (nodeSplit?.fenceSeconds ?? 0) }
+    private var stepFenceSeconds = 0.0
+    /// shared: the Dense layers split by units across the node (set by `adopt`), and this rank's slice cut at
+    /// their parameters.
+    private var nodeSplit: NodeSplitDense?
+    private var pieces: [NodeSplitDense.Piece] = []
     /// Seconds spent computing those gradients: backward's work, done inside `step`.
     public private(set) var nodeGradientSeconds = 0.0
+    /// Seconds those layers' forwards spent exchanging data between the ranks (their fences included):
+    /// communication, done inside the forward.
+    public var nodeExchangeSeconds: Double { nodeSplit?.exchangeSeconds ?? 0 }
     /// shared across nodes: the flat vector cut at layer boundaries into buckets of at least `bucketFloats`, in
     /// the order backward completes them (last layers first). Each bucket's slice of this rank is summed over the
     /// node and its allreduce across nodes started as soon as backward has finished the bucket
@@ -126,10 +132,10 @@ public final class GradientSync {
     /// Sums this rank's part of bucket b over the ranks of the node into `reducedSlice` and starts its allreduce
     /// across nodes.
     private func reduceBucket(_ b: Int) {
-        nodeGradients?.zeroUnrecorded(in: buckets[b])
+        nodeSplit?.zeroUnrecorded(in: buckets[b])
         let t0 = monotonicSeconds()
         window!.fence()   // every local gradient (or x and dy) of the bucket is written
-        fenceSeconds += monotonicSeconds() - t0
+        stepFenceSeconds += monotonicSeconds() - t0
         let slice = sliceRange
         let part = buckets[b].clamped(to: slice)
         guard !part.isEmpty else { return }
@@ -146,7 +152,7 @@ public final class GradientSync {
         pending!.start(reducedSlice.data + (part.lowerBound - slice.lowerBound), count: part.count)
     }
 
-    private func computeNodeGradients(_ layer: NodeWeightGradients.DeferredLayer, _ range: Range<Int>) {
+    private func computeNodeGradients(_ layer: NodeSplitDense.SplitLayer, _ range: Range<Int>) {
         let t0 = monotonicSeconds()
         layer.computeGradients(range)
         nodeGradientSeconds += monotonicSeconds() - t0
@@ -171,22 +177,22 @@ public final class GradientSync {
     }
 
     /// shared: moves the model's parameters (node rank 0's values; every rank initialised the same ones) and
-    /// gradients into the node's window, and, given the training batch's largest share of one rank, lets the node
-    /// compute its large Dense layers' gradients once (NodeWeightGradients). The other strategies leave the model
+    /// gradients into the node's window, and, given the training batch's largest share of one rank, splits the
+    /// model's large Dense layers by units across the node (NodeSplitDense). The other strategies leave the model
     /// where it is. Collective.
     public func adopt(_ model: Model, batchShare: Int? = nil) {
         guard let window, let (parameters, gradients) = sharedBuffers else { return }
         precondition(model.parameterCount == parameterCount)
         model.relocate(parameters: parameters, gradients: gradients, copyParameters: group.rank == 0)
         if let batchShare {
-            nodeGradients = NodeWeightGradients(model: model, node: group, batchShare: batchShare)
+            nodeSplit = NodeSplitDense(model: model, node: group, batchShare: batchShare, slice: sliceRange)
         }
-        pieces = nodeGradients?.pieces(of: sliceRange) ?? [NodeWeightGradients.Piece(range: sliceRange, layer: nil)]
+        pieces = nodeSplit?.pieces(of: sliceRange) ?? [NodeSplitDense.Piece(range: sliceRange, layer: nil)]
         window.fence()
     }
 
-    /// How many Dense layers the node computes the gradients of once, for the start-up table and debug log.
-    public var nodeComputedLayers: [String] { nodeGradients?.layers.map(\.dense.name) ?? [] }
+    /// The Dense layers split by units across the node, for the start-up table and debug log.
+    public var nodeSplitLayers: [String] { nodeSplit?.layers.map(\.dense.name) ?? [] }
 
     /// Sets the parameters on every rank (a checkpoint's): with `shared`, node rank 0 writes the node's one copy.
     /// Collective.
@@ -198,7 +204,7 @@ public final class GradientSync {
     /// Collective: frees the shared windows (the model's parameters and gradients with them). Call once, after
     /// the model's last use.
     public func release() {
-        nodeGradients?.release()
+        nodeSplit?.release()
         window?.free()
     }
 
@@ -274,10 +280,10 @@ public final class GradientSync {
             sgd.update(parameters: parameters + slice.lowerBound, gradients: reducedSlice.data,
                        momentumBuffer: momentumBuffer, count: slice.count, lr: lr, firstStep: firstStep)
         } else {
-            nodeGradients?.zeroUnrecorded(in: 0..<parameterCount)
+            nodeSplit?.zeroUnrecorded(in: 0..<parameterCount)
             let t0 = monotonicSeconds()
             window.fence()   // every local gradient (or x and dy) of this step is written; nobody reads the parameters any more
-            fenceSeconds += monotonicSeconds() - t0
+            stepFenceSeconds += monotonicSeconds() - t0
             let own = window.segment(group.rank)
             for piece in pieces {
                 let at = piece.range.lowerBound - slice.lowerBound   // in the slice (and the momentum)
@@ -300,10 +306,10 @@ public final class GradientSync {
                 }
             }
         }
-        nodeGradients?.endStep()
+        nodeSplit?.endStep()
         let t0 = monotonicSeconds()
         window.fence()   // the new parameters are visible to the whole node
-        fenceSeconds += monotonicSeconds() - t0
+        stepFenceSeconds += monotonicSeconds() - t0
     }
 
     /// out[i] = Σ over local ranks (in rank order) of sources[rank][from + i].

@@ -86,7 +86,7 @@ public final class Trainer {
     /// breakdown of the debug log and of the benchmarks.
     public struct PhaseSeconds: Sendable {
         /// Gathering the batch; forward and loss; backward; gradient reduction and SGD update (GradientSync.step,
-        /// including the wait for slower ranks).
+        /// including the wait for slower ranks, and the data the node's Dense forwards exchange).
         public var data = 0.0, forward = 0.0, backward = 0.0, reduction = 0.0
     }
     public private(set) var phaseSeconds = PhaseSeconds()
@@ -207,13 +207,13 @@ public final class Trainer {
         let globalBatch = plan.globalBatch(step).count
         let lr = learningRate.rate(epoch: plan.epoch, globalStep: position.globalStep)
         guard !range.isEmpty else {   // more ranks than samples in this (last) batch: contribute zeros
-            if batchNormSynchronized { model.synchronizeWithoutSamples() }
+            model.synchronizeWithoutSamples()
             model.gradients.fill(0)
             sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
             return nil
         }
         stepsWithSamples += 1
-        let t0 = monotonicSeconds()
+        let t0 = monotonicSeconds(), exchangeBefore = sync.nodeExchangeSeconds
         try train.gather(plan.order[range], into: model.input.data, labels: labels, step: UInt64(position.globalStep))
         let t1 = monotonicSeconds()
         let context = PassContext(training: true, seed: settings.seed, step: UInt64(position.globalStep), sampleOffset: offset)
@@ -231,10 +231,11 @@ public final class Trainer {
         let t3 = monotonicSeconds(), nodeGradientsBefore = sync.nodeGradientSeconds
         sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
         let t4 = monotonicSeconds()
-        // Gradients a node computes once (NodeWeightGradients) are backward's work, though done inside the step.
-        let nodeGradients = sync.nodeGradientSeconds - nodeGradientsBefore
-        phaseSeconds.data += t1 - t0; phaseSeconds.forward += t2 - t1
-        phaseSeconds.backward += t3 - t2 + nodeGradients; phaseSeconds.reduction += t4 - t3 - nodeGradients
+        // Gradients a node computes once (NodeSplitDense) are backward's work, though done inside the step;
+        // the data its layers' forwards exchange is communication, though done inside the forward.
+        let nodeGradients = sync.nodeGradientSeconds - nodeGradientsBefore, exchange = sync.nodeExchangeSeconds - exchangeBefore
+        phaseSeconds.data += t1 - t0; phaseSeconds.forward += t2 - t1 - exchange
+        phaseSeconds.backward += t3 - t2 + nodeGradients; phaseSeconds.reduction += t4 - t3 - nodeGradients + exchange
         return lossProblem
     }
 

@@ -230,7 +230,7 @@ public final class TrainingRun {
 
         let log = try world.agreeing { try debugLogDirectory.map { try DebugLog(directory: $0, rank: world.rank) } }
         log?.write("rank \(world.rank) of \(world.size), \(DebugLog.processDescription), \(threads.threads) BLAS thread(s) (\(threads.reason)) running OpenBLAS \(BLASKernels.description), \(threads.localRanks) rank(s) on this node")
-        log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(sync.strategy.rawValue) (\(sync.overlapDescription); gradients computed once per node: \(sync.nodeComputedLayers.isEmpty ? "none" : sync.nodeComputedLayers.joined(separator: ", "))), momentum slice \(sync.momentumRange)")
+        log?.write("job \(job.source), \(train.count) training samples, global batch \(batch), \(steps) steps per epoch, gradients \(sync.strategy.rawValue) (\(sync.overlapDescription); Dense layers split by units across the node: \(sync.nodeSplitLayers.isEmpty ? "none" : sync.nodeSplitLayers.joined(separator: ", "))), momentum slice \(sync.momentumRange)")
 
         // 2. The run directory (rank 0): fresh, or continued from its newest valid checkpoint. A --resume PATH is
         // read and checked first: a checkpoint refused leaves no run directory behind.
@@ -264,7 +264,7 @@ public final class TrainingRun {
         printer.startTable(job: job, model: model, spec: spec, train: train, test: test, stepsPerEpoch: steps,
                            directory: directory.path, extra: [
                                ("ranks", "\(world.size) (\(threads.localRanks) on this node) · gradients \(sync.strategy.rawValue)"
-                                         + (sync.nodeComputedLayers.isEmpty ? "" : " (weight gradients of \(sync.nodeComputedLayers.joined(separator: ", ")) computed once per node)")
+                                         + (sync.nodeSplitLayers.isEmpty ? "" : " (\(sync.nodeSplitLayers.joined(separator: ", ")) split by units across the node)")
                                          + (trainer.batchNormSynchronized ? " · BatchNorm statistics synchronised" : "")),
                            ], threads: "\(threads.threads) per rank (\(threads.reason)) · OpenBLAS \(BLASKernels.description)")
         if let warning = threads.oversubscription { printer.note(warning) }

@@ -70,10 +70,10 @@ struct MPITests {
             try #require(outcome.succeeded, "\(outcome)")
             #expect(outcome.stdout.contains("ranks          \(ranks) "), "start-up table: \(outcome.stdout)")
             if ranks > 1 { #expect(outcome.stdout.contains("gradients \(strategy)"), "start-up table: \(outcome.stdout)") }
-            // shared, several ranks on a node: the first layer's gradient (784 × 32 weights, more than a rank's
-            // x and dy) is computed once per node.
+            // shared, several ranks on a node: the first layer (784 × 32 weights, more than a rank's x and dy) is
+            // computed by the node as one, each rank its units (NodeSplitDense).
             if ranks > 1 && (reduction == "shared" || (reduction == "shared-nodes" && ranks == 4)) {
-                #expect(outcome.stdout.contains("(weight gradients of fc1 computed once per node)"), "start-up table: \(outcome.stdout)")
+                #expect(outcome.stdout.contains("(fc1 split by units across the node)"), "start-up table: \(outcome.stdout)")
             }
             finals[ranks] = try CheckpointFile.read(scratch.file("\(name)/final.h5")).parameters
         }
