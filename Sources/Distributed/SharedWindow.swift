@@ -45,13 +45,15 @@ public final class SharedWindow: @unchecked Sendable {
     /// Rank `r`'s segment.
     public func segment(_ r: Int) -> UnsafeMutablePointer<Float> { bases[r] }
 
-    /// Every rank's writes to the window before the fence are visible to every rank after it (memory barrier,
-    /// MPI_Barrier, memory barrier).
-    public func fence() {
+    /// Every rank's writes to the window (and to `other`, a window over the same ranks) before the fence are
+    /// visible to every rank after it (memory barrier, MPI_Barrier, memory barrier).
+    public func fence(with other: SharedWindow? = nil) {
         guard let window else { return }
         communicator.check(MPI_Win_sync(window), "MPI_Win_sync")
+        if let w = other?.window { communicator.check(MPI_Win_sync(w), "MPI_Win_sync") }
         communicator.barrier()
         communicator.check(MPI_Win_sync(window), "MPI_Win_sync")
+        if let w = other?.window { communicator.check(MPI_Win_sync(w), "MPI_Win_sync") }
     }
 
     /// Collective: unmaps the window. Nothing may touch its segments afterwards.

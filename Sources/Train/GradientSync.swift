@@ -185,7 +185,8 @@ public final class GradientSync {
         precondition(model.parameterCount == parameterCount)
         model.relocate(parameters: parameters, gradients: gradients, copyParameters: group.rank == 0)
         if let batchShare {
-            nodeSplit = NodeSplitDense(model: model, node: group, batchShare: batchShare, slice: sliceRange)
+            nodeSplit = NodeSplitDense(model: model, node: group, batchShare: batchShare, slice: sliceRange,
+                                       parameterWindow: window)
         }
         pieces = nodeSplit?.pieces(of: sliceRange) ?? [NodeSplitDense.Piece(range: sliceRange, layer: nil)]
         window.fence()
@@ -199,6 +200,17 @@ public final class GradientSync {
     public func setParameters(_ model: Model, _ values: [Float]) {
         if window == nil || group.rank == 0 { model.parameters.assign(values) }
         window?.fence()
+    }
+
+    /// Makes every rank's last update visible to every rank of the node, if the step left that to the next
+    /// forward (NodeSplitDense.forwardPublishes). Collective: call it on every rank before anything but a
+    /// training step reads parameters another rank updates (evaluation, --check-sync, checkpoints, the model file).
+    public func publish() {
+        guard let nodeSplit, nodeSplit.publicationOwed else { return }
+        let t0 = monotonicSeconds()
+        window!.fence()
+        stepFenceSeconds += monotonicSeconds() - t0
+        nodeSplit.publicationOwed = false
     }
 
     /// Collective: frees the shared windows (the model's parameters and gradients with them). Call once, after
@@ -307,6 +319,10 @@ public final class GradientSync {
             }
         }
         nodeSplit?.endStep()
+        if let nodeSplit, nodeSplit.forwardPublishes {
+            nodeSplit.publicationOwed = true   // the next forward's first fence publishes the new parameters
+            return
+        }
         let t0 = monotonicSeconds()
         window.fence()   // the new parameters are visible to the whole node
         stepFenceSeconds += monotonicSeconds() - t0

@@ -19,7 +19,13 @@ final class NodeSplitDense {
         /// Its weight, then its bias (if any), in the flat vector.
         let parameters: Range<Int>
         /// The node's x [rows × inputs], y [rows × outputs] and dy [rows × outputs] in the shared window.
-        let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>
+        var x: UnsafeMutablePointer<Float> { step & 1 == 0 ? xBuffers.0 : xBuffers.1 }
+        let y: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>
+        /// x alternates between two buffers, step by step: when the step leaves the publication of the parameters
+        /// to the next forward, a rank may share its next x while another still computes the gradient from this
+        /// one.
+        private let xBuffers: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+        private var step = 0
         /// The node's batch as the GEMMs see it: local ranks × the batch share (unused rows are zeros).
         let rows: Int
         /// This rank's rows.
@@ -27,16 +33,22 @@ final class NodeSplitDense {
         /// The output units this rank computes in forward: the rows of W whose first weight lies in its slice.
         let units: Range<Int>
         private let window: SharedWindow
+        /// The window of the node's parameters: the forward's fences publish its writes too.
+        private let parameterWindow: SharedWindow?
+        /// Set by the step when it leaves the publication of the parameters to the forward's first fence.
+        weak var owner: NodeSplitDense?
         /// Whether this step's forward shared this rank's x, and whether backward recorded its dy.
         var inputShared = false, recorded = false
         /// Seconds spent sharing x, in the forward's fences and taking this rank's output rows: the exchange of
         /// data between the ranks, not computation.
         private(set) var exchangeSeconds = 0.0, fenceSeconds = 0.0
 
-        init(dense: Dense, parameters: Range<Int>, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>,
-             dy: UnsafeMutablePointer<Float>, rows: Int, mine: Range<Int>, slice: Range<Int>, window: SharedWindow) {
-            self.dense = dense; self.parameters = parameters; self.x = x; self.y = y; self.dy = dy; self.rows = rows
-            self.mine = mine; self.window = window
+        init(dense: Dense, parameters: Range<Int>, x: UnsafeMutablePointer<Float>, nextX: UnsafeMutablePointer<Float>? = nil,
+             y: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>, rows: Int, mine: Range<Int>,
+             slice: Range<Int>, window: SharedWindow, parameterWindow: SharedWindow? = nil) {
+            self.dense = dense; self.parameters = parameters; self.xBuffers = (x, nextX ?? x); self.y = y; self.dy = dy
+            self.rows = rows
+            self.mine = mine; self.window = window; self.parameterWindow = parameterWindow
             func firstRow(atOrAfter offset: Int) -> Int {
                 let d = offset - parameters.lowerBound
                 return d <= 0 ? 0 : min((d + dense.inputs - 1) / dense.inputs, dense.outputs)
@@ -66,6 +78,12 @@ final class NodeSplitDense {
             fence()
         }
 
+        /// After the step's last use of the rows: the next step shares its x in the other buffer.
+        func endStep() {
+            inputShared = false; recorded = false
+            step += 1
+        }
+
         /// This rank's rows of the node's x ← its `batch` samples, then zeros.
         func shareInput(_ input: UnsafePointer<Float>, batch: Int) {
             copyRows(input, batch, into: x, width: dense.inputs)
@@ -82,8 +100,9 @@ final class NodeSplitDense {
 
         private func fence() {
             let t0 = monotonicSeconds()
-            window.fence()
+            window.fence(with: parameterWindow)
             fenceSeconds += monotonicSeconds() - t0
+            owner?.publicationOwed = false
         }
 
         func record(input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int) {
@@ -121,18 +140,25 @@ final class NodeSplitDense {
 
     let layers: [SplitLayer]
     private let window: SharedWindow
+    /// True when the model's first layer with parameters is split: every rank then passes that layer's first
+    /// forward fence before it reads a parameter another rank updates, and the step may leave the publication of
+    /// its parameters to that fence.
+    let forwardPublishes: Bool
+    /// The step's parameters are not yet published: the next fence of a split layer (or `GradientSync.publish`)
+    /// does it.
+    var publicationOwed = false
 
     /// The Dense layers of `model` worth computing once per node at `batchShare` samples per rank (none: nil);
     /// `slice` is the part of the flat vector this rank updates. Collective over `node` (its ranks share the
     /// window); every rank passes the same model and share.
-    init?(model: Model, node: Communicator, batchShare: Int, slice: Range<Int>) {
+    init?(model: Model, node: Communicator, batchShare: Int, slice: Range<Int>, parameterWindow: SharedWindow) {
         let chosen = model.nodes.compactMap { $0.layer as? Dense }.filter {
             $0.outputs * $0.inputs > batchShare * ($0.inputs + $0.outputs)
         }
         guard node.size > 1, !chosen.isEmpty else { return nil }
         let rows = node.size * batchShare
         func padded(_ n: Int) -> Int { (n + 15) / 16 * 16 }
-        let floats = chosen.map { padded(rows * $0.inputs) + 2 * padded(rows * $0.outputs) }.reduce(0, +)
+        let floats = chosen.map { 2 * padded(rows * $0.inputs) + 2 * padded(rows * $0.outputs) }.reduce(0, +)
         // All in local rank 0's segment: the GEMM needs every rank's rows in one matrix.
         let window = SharedWindow(communicator: node, floats: node.rank == 0 ? floats : 0)
         self.window = window
@@ -143,11 +169,15 @@ final class NodeSplitDense {
             let count = weight.count + (dense.useBias ? dense.outputs : 0)
             precondition(!dense.useBias || model.entry(dense.name + ".bias")?.offset == weight.offset + weight.count,
                          "\(dense.name): the bias must follow the weight in the flat vector")
-            let x = next, y = x + padded(rows * dense.inputs), dy = y + padded(rows * dense.outputs)
+            let x = next, nextX = x + padded(rows * dense.inputs), y = nextX + padded(rows * dense.inputs)
+            let dy = y + padded(rows * dense.outputs)
             next = dy + padded(rows * dense.outputs)
-            return SplitLayer(dense: dense, parameters: weight.offset ..< weight.offset + count, x: x, y: y, dy: dy,
-                                 rows: rows, mine: mine, slice: slice, window: window)
+            return SplitLayer(dense: dense, parameters: weight.offset ..< weight.offset + count, x: x, nextX: nextX, y: y, dy: dy,
+                                 rows: rows, mine: mine, slice: slice, window: window, parameterWindow: parameterWindow)
         }
+        let first = model.nodes.first { !($0.layer?.parameterDecls.isEmpty ?? true) }?.layer
+        forwardPublishes = first.map { f in chosen.contains { $0 === f } } ?? false
+        for layer in layers { layer.owner = self }
         for layer in layers { layer.dense.nodeSplit = layer }
     }
 
@@ -179,7 +209,7 @@ final class NodeSplitDense {
     }
 
     /// After the step's last use of the rows.
-    func endStep() { for layer in layers { layer.inputShared = false; layer.recorded = false } }
+    func endStep() { for layer in layers { layer.endStep() } }
 
     /// Seconds of the layers' forwards spent exchanging data between the ranks, and of that waiting in fences.
     var exchangeSeconds: Double { layers.reduce(0) { $0 + $1.exchangeSeconds } }

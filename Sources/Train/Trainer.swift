@@ -136,10 +136,14 @@ public final class Trainer {
                 position.globalStep += 1
                 // After an epoch's last step the stop is asked for at the next epoch's start, after the evaluation.
                 let stop = try agreeAfterStep(lossProblem, askingToStop: position.stepInEpoch < plan.steps)
-                if settings.checkSyncEvery > 0 && position.globalStep % settings.checkSyncEvery == 0 { try checkSync() }
+                if settings.checkSyncEvery > 0 && position.globalStep % settings.checkSyncEvery == 0 {
+                    sync.publish()
+                    try checkSync()
+                }
                 try afterStep()
-                if stop { return .stopped }
+                if stop { sync.publish(); return .stopped }
             }
+            sync.publish()   // evaluation and what follows read every rank's parameters
             let seconds = monotonicSeconds() - start
             position.epoch += 1
             position.stepInEpoch = 0

@@ -293,6 +293,7 @@ public final class TrainingRun {
         let save = { [unowned trainer] in
             guard trainer.position != saved else { return }
             if trainer.position.stepInEpoch != 0 { trainer.averageRunningStatistics() }   // inside an epoch
+            sync.publish()
             let c = try self.checkpointContents(trainer, sync: sync, history: history, requeues: requeues, ended: ended)
             let path = try checkpointer.save(c, share: self.writeShare(sync))
             saved = trainer.position
