@@ -47,13 +47,14 @@ final class NodeSplitDense {
              y: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>, rows: Int, mine: Range<Int>,
              slice: Range<Int>, window: SharedWindow, parameterWindow: SharedWindow? = nil) {
             self.dense = dense; self.parameters = parameters; self.xBuffers = (x, nextX ?? x); self.y = y; self.dy = dy
-            self.rows = rows
-            self.mine = mine; self.window = window; self.parameterWindow = parameterWindow
+            self.rows = rows; self.mine = mine; self.window = window; self.parameterWindow = parameterWindow
+            // The first row of W that starts at or after `offset` (the slices partition the rows this way).
             func firstRow(atOrAfter offset: Int) -> Int {
                 let d = offset - parameters.lowerBound
                 return d <= 0 ? 0 : min((d + dense.inputs - 1) / dense.inputs, dense.outputs)
             }
-            units = firstRow(atOrAfter: slice.lowerBound) ..< max(firstRow(atOrAfter: slice.upperBound), firstRow(atOrAfter: slice.lowerBound))
+            let first = firstRow(atOrAfter: slice.lowerBound)
+            units = first ..< max(firstRow(atOrAfter: slice.upperBound), first)
         }
 
         func forward(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>) {
@@ -148,7 +149,7 @@ final class NodeSplitDense {
     /// does it.
     var publicationOwed = false
 
-    /// The Dense layers of `model` worth computing once per node at `batchShare` samples per rank (none: nil);
+    /// The Dense layers of `model` worth splitting across the node at `batchShare` samples per rank (none: nil);
     /// `slice` is the part of the flat vector this rank updates. Collective over `node` (its ranks share the
     /// window); every rank passes the same model and share.
     init?(model: Model, node: Communicator, batchShare: Int, slice: Range<Int>, parameterWindow: SharedWindow) {
@@ -172,13 +173,16 @@ final class NodeSplitDense {
             let x = next, nextX = x + padded(rows * dense.inputs), y = nextX + padded(rows * dense.inputs)
             let dy = y + padded(rows * dense.outputs)
             next = dy + padded(rows * dense.outputs)
-            return SplitLayer(dense: dense, parameters: weight.offset ..< weight.offset + count, x: x, nextX: nextX, y: y, dy: dy,
-                                 rows: rows, mine: mine, slice: slice, window: window, parameterWindow: parameterWindow)
+            return SplitLayer(dense: dense, parameters: weight.offset ..< weight.offset + count, x: x, nextX: nextX,
+                              y: y, dy: dy, rows: rows, mine: mine, slice: slice, window: window,
+                              parameterWindow: parameterWindow)
         }
         let first = model.nodes.first { !($0.layer?.parameterDecls.isEmpty ?? true) }?.layer
         forwardPublishes = first.map { f in chosen.contains { $0 === f } } ?? false
-        for layer in layers { layer.owner = self }
-        for layer in layers { layer.dense.nodeSplit = layer }
+        for layer in layers {
+            layer.owner = self
+            layer.dense.nodeSplit = layer
+        }
     }
 
     /// A contiguous part of a rank's slice: the parameters of one split layer, or of none.

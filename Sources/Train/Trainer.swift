@@ -235,8 +235,8 @@ public final class Trainer {
         let t3 = monotonicSeconds(), nodeGradientsBefore = sync.nodeGradientSeconds
         sync.step(model, sgd: sgd, lr: lr, firstStep: position.globalStep == 0)
         let t4 = monotonicSeconds()
-        // Gradients a node computes once (NodeSplitDense) are backward's work, though done inside the step;
-        // the data its layers' forwards exchange is communication, though done inside the forward.
+        // The gradients of layers split across the node (NodeSplitDense) are backward's work, though computed
+        // inside the step; the data those layers' forwards exchange is communication, though done in the forward.
         let nodeGradients = sync.nodeGradientSeconds - nodeGradientsBefore, exchange = sync.nodeExchangeSeconds - exchangeBefore
         phaseSeconds.data += t1 - t0; phaseSeconds.forward += t2 - t1 - exchange
         phaseSeconds.backward += t3 - t2 + nodeGradients; phaseSeconds.reduction += t4 - t3 - nodeGradients + exchange
