@@ -41,13 +41,13 @@ public final class Dense: Layer {
         if context.training, let nodeSplit {
             nodeSplit.forward(input: x[0].data, batch: x[0].batch, output: y.data)
         } else {
-            outputs(units: 0..<outputs, x: x[0].data, batch: x[0].batch, into: y.data, rowStride: outputs)
+            computeOutputs(units: 0..<outputs, x: x[0].data, batch: x[0].batch, into: y.data, rowStride: outputs)
         }
     }
 
     /// Columns `units` of y = x·Wᵀ + b over `batch` samples of x [batch×in], into y's rows `rowStride` apart.
-    public func outputs(units: Range<Int>, x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>,
-                        rowStride: Int) {
+    public func computeOutputs(units: Range<Int>, x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>,
+                               rowStride: Int) {
         guard !units.isEmpty else { return }
         // y[n×units] = x[n×in] · W[units×in]ᵀ
         BLAS.gemm(transB: true, m: batch, n: units.count, k: inputs, a: x, lda: inputs,
@@ -58,7 +58,7 @@ public final class Dense: Layer {
     }
 
     /// Set by a node's data-parallel reduction (NodeSplitDense in Train). A training forward is then the node's:
-    /// each rank computes, with `outputs`, the units whose weights it updates, for the node's whole batch.
+    /// each rank computes, with `computeOutputs`, the units whose weights it updates, for the node's whole batch.
     /// Backward hands it this step's output gradient and computes only the input gradient; the reduction computes
     /// the parameter gradients later, over the node's batch, with `parameterGradients`.
     public weak var nodeSplit: DenseNodeSplit?
@@ -67,7 +67,7 @@ public final class Dense: Layer {
                          inputGradients dx: [Tensor?], _ context: PassContext) {
         let n = x[0].batch
         if let nodeSplit {
-            nodeSplit.record(input: x[0].data, outputGradient: dy.data, batch: n)
+            nodeSplit.record(outputGradient: dy.data, batch: n)
         } else {
             parameterGradients(weightRows: 0..<outputs, biasEntries: 0..<outputs, x: x[0].data, dy: dy.data, batch: n)
         }
@@ -95,11 +95,11 @@ public final class Dense: Layer {
 }
 
 /// Takes over a Dense layer's training forward and its parameter gradients for a node of ranks: `forward` writes
-/// the layer's output [batch×out] for its input [batch×in] (collective over the node); `record` gets the input
-/// and the output gradient [batch×out] during backward; `forwardWithoutSamples` takes part in the node's forward
+/// the layer's output [batch×out] for its input [batch×in] (collective over the node) and keeps the input;
+/// `record` gets the output gradient [batch×out] during backward; `forwardWithoutSamples` takes part in the node's forward
 /// for a rank without samples in a step.
 public protocol DenseNodeSplit: AnyObject {
     func forward(input: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>)
     func forwardWithoutSamples()
-    func record(input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int)
+    func record(outputGradient: UnsafePointer<Float>, batch: Int)
 }

@@ -37,8 +37,8 @@ final class NodeSplitDense {
         private let parameterWindow: SharedWindow?
         /// Set by the step when it leaves the publication of the parameters to the forward's first fence.
         weak var owner: NodeSplitDense?
-        /// Whether this step's forward shared this rank's x, and whether backward recorded its dy.
-        var inputShared = false, recorded = false
+        /// Whether backward recorded this rank's dy this step (its x is shared by every training forward).
+        var recorded = false
         /// Seconds spent sharing x, in the forward's fences and taking this rank's output rows: the exchange of
         /// data between the ranks, not computation.
         private(set) var exchangeSeconds = 0.0, fenceSeconds = 0.0
@@ -81,18 +81,17 @@ final class NodeSplitDense {
 
         /// After the step's last use of the rows: the next step shares its x in the other buffer.
         func endStep() {
-            inputShared = false; recorded = false
+            recorded = false
             step += 1
         }
 
         /// This rank's rows of the node's x ← its `batch` samples, then zeros.
         func shareInput(_ input: UnsafePointer<Float>, batch: Int) {
             copyRows(input, batch, into: x, width: dense.inputs)
-            inputShared = true
         }
 
         /// Columns `units` of the node's y, for all the node's rows. Every rank must have shared its input.
-        func computeUnits() { dense.outputs(units: units, x: x, batch: rows, into: y, rowStride: dense.outputs) }
+        func computeUnits() { dense.computeOutputs(units: units, x: x, batch: rows, into: y, rowStride: dense.outputs) }
 
         /// `output` ← this rank's `batch` rows of the node's y. Every rank must have computed its units.
         func takeOutput(_ output: UnsafeMutablePointer<Float>, batch: Int) {
@@ -106,9 +105,8 @@ final class NodeSplitDense {
             owner?.publicationOwed = false
         }
 
-        func record(input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int) {
+        func record(outputGradient: UnsafePointer<Float>, batch: Int) {
             precondition(batch <= mine.count, "\(dense.name): a batch of \(batch) samples on a rank whose share is \(mine.count)")
-            if !inputShared { copyRows(input, batch, into: x, width: dense.inputs) }
             copyRows(outputGradient, batch, into: dy, width: dense.outputs)
             recorded = true
         }
@@ -123,7 +121,6 @@ final class NodeSplitDense {
         /// A rank without samples this step (a last batch smaller than the ranks) recorded nothing: its rows are zeroed.
         func zeroIfUnrecorded() {
             guard !recorded else { return }
-            if !inputShared { (x + mine.lowerBound * dense.inputs).update(repeating: 0, count: mine.count * dense.inputs) }
             (dy + mine.lowerBound * dense.outputs).update(repeating: 0, count: mine.count * dense.outputs)
         }
 

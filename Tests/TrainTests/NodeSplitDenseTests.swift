@@ -42,8 +42,11 @@ struct NodeSplitDenseTests {
             NodeSplitDense.SplitLayer(dense: layer, parameters: 0..<20, x: xNode.data, y: yNode.data, dy: dyNode.data,
                                               rows: rows, mine: r * share ..< (r + 1) * share, slice: 0..<20, window: solo)
         }
-        ranks[0].record(input: x, outputGradient: dy, batch: 3)
-        ranks[1].record(input: Array(x[9...]), outputGradient: Array(dy[15...]), batch: 2)
+        // As a training step does: the forward shares x, backward records dy.
+        ranks[0].shareInput(x, batch: 3)
+        ranks[1].shareInput(Array(x[9...]), batch: 2)
+        ranks[0].record(outputGradient: dy, batch: 3)
+        ranks[1].record(outputGradient: Array(dy[15...]), batch: 2)
 
         // Entries 4..<17: weight rows 1, 2, 3 and 4 (row 1 from its second entry on) and biases 0 and 1.
         node.fill(.infinity)
@@ -71,8 +74,10 @@ struct NodeSplitDenseTests {
             NodeSplitDense.SplitLayer(dense: layer, parameters: 0..<20, x: xNode.data, y: yNode.data, dy: dyNode.data,
                                               rows: 4, mine: r * 2 ..< (r + 1) * 2, slice: 0..<20, window: solo)
         }
-        ranks[0].record(input: x, outputGradient: dy, batch: 2)
-        ranks[1].zeroIfUnrecorded()   // rank 1 had no sample this step
+        ranks[0].shareInput(x, batch: 2)
+        ranks[0].record(outputGradient: dy, batch: 2)
+        ranks[1].shareInput(x, batch: 0)   // rank 1 had no sample this step (forwardWithoutSamples)
+        ranks[1].zeroIfUnrecorded()
         ranks[0].computeGradients(0..<20)
         for i in 0..<20 { #expect(abs(node[i] - reference[i]) <= 1e-6, "entry \(i): \(node[i]) against \(reference[i])") }
     }
@@ -102,7 +107,7 @@ struct NodeSplitDenseTests {
         let layer = try dense(values: values.data, gradient: gradient.data)
         let x: [Float] = (0..<15).map { Float(($0 * 7) % 10) * 0.1 - 0.3 }   // 5 samples: 3 on rank 0, 2 on rank 1
         let expected = FlatVector(count: 25)
-        layer.outputs(units: 0..<5, x: x, batch: 5, into: expected.data, rowStride: 5)
+        layer.computeOutputs(units: 0..<5, x: x, batch: 5, into: expected.data, rowStride: 5)
         let xNode = FlatVector(count: 6 * 3), yNode = FlatVector(count: 6 * 5), dyNode = FlatVector(count: 6 * 5)
         xNode.fill(.nan); yNode.fill(.nan)
         // Rank 0 updates entries 0..<10 (weight rows 0-3 start there), rank 1 entries 10..<20 (row 4 and the bias).
