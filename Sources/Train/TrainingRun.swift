@@ -196,9 +196,25 @@ public final class TrainingRun {
         }
     }
 
+    /// Every rank must run the same job: a rank given another job file (or other --set overrides) would build
+    /// another model, or fail where the others do not, and wait forever in a collective. Collective: when any
+    /// setting differs from rank 0's, every rank fails with one line naming the first such key.
+    func checkSameJob() throws {
+        let mine = Schema.keys.compactMap { spec in job.values[spec.key].map { "\(spec.key) = \($0)" } }
+        let rank0 = world.broadcast(mine.joined(separator: "\n"))
+        try world.agreeing {
+            guard mine.joined(separator: "\n") != rank0 else { return }
+            let theirs = rank0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let first = zip(mine, theirs).first { $0 != $1 }.map { "\($0.0) here, \($0.1) on rank 0" }
+                ?? "\(mine.count) settings here, \(theirs.count) on rank 0"
+            throw JobError("\(job.source): not the job rank 0 runs (\(first)); every rank must run the same job file and overrides")
+        }
+    }
+
     @discardableResult
     public func execute() throws -> Result {
         attemptStarted = monotonicSeconds()
+        try checkSameJob()
         // 1. Everything that can be wrong with the job or the data, on every rank, before anything is written.
         let spec = try job.modelSpec()
         _ = try job.sgd()   // an optimiser error stops the run before the data loads

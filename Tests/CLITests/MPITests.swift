@@ -260,6 +260,25 @@ struct MPITests {
         #expect(ours.count == 1 && ours[0].contains(scratch.file("absent")), "\(outcome)")
         #expect(!exists(scratch.file("nodata")))
     }
+
+    /// Each rank trains the job file named for its rank (job-RANK.toml): rank 2's has another hidden width.
+    @Test("different job files on different ranks: one line naming the key, exit 1, no run directory, no hang")
+    func differentJobsOnRanks() async throws {
+        let scratch = try Scratch()
+        let job = distributedJob(output: scratch.path, name: "mixed", reduction: "auto")
+        for rank in 0..<3 {
+            try (rank == 2 ? job.replacingOccurrences(of: "hidden = [32]", with: "hidden = [16]") : job)
+                .write(toFile: scratch.file("job-\(rank).toml"), atomically: true, encoding: .utf8)
+        }
+        // bash -c SCRIPT BINARY train job-RANK.toml: each rank replaces RANK with its own.
+        let perRank = mpirun(3) + ["bash", "-c", #"exec "$0" "$1" "${2/RANK/$OMPI_COMM_WORLD_RANK}""#]
+        let outcome = try await descent(["train", scratch.file("job-RANK.toml")], in: scratch.path, timeLimit: 30, launcher: perRank)
+        #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
+        let ours = outcome.stderrLines.filter { $0.hasPrefix("descent:") }
+        #expect(ours.count == 1 && ours[0].contains("rank 2: \(scratch.file("job-2.toml"))")
+                && ours[0].contains("model.hidden = [16] here, model.hidden = [32] on rank 0"), "\(outcome)")
+        #expect(!exists(scratch.file("mixed")))
+    }
 }
 
 @Suite("sharded reads under mpirun", .serialized)
