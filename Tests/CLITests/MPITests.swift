@@ -261,6 +261,25 @@ struct MPITests {
         #expect(!exists(scratch.file("nodata")))
     }
 
+    /// data.path is relative to the current directory, and each rank runs in its own: only rank 0's holds the
+    /// data (as a data set on a node's local disk that another node lacks).
+    @Test("a data directory present for some ranks only: one line naming the rank and the path, exit 1, no run directory")
+    func dataOnSomeRanksOnly() async throws {
+        let scratch = try Scratch()
+        let job = distributedJob(output: scratch.path, name: "partial", reduction: "auto")
+            .replacingOccurrences(of: "path = \"\(fashionMNIST)\"", with: "path = \"fm\"")
+        try job.write(toFile: scratch.file("job.toml"), atomically: true, encoding: .utf8)
+        for rank in 0..<3 { _ = try scratch.directory("rank\(rank)") }
+        try FileManager.default.createSymbolicLink(atPath: scratch.file("rank0/fm"), withDestinationPath: fashionMNIST)
+        // bash -c SCRIPT BINARY train JOB: each rank works in rankR/.
+        let perRank = mpirun(3) + ["bash", "-c", #"cd "rank$OMPI_COMM_WORLD_RANK" && exec "$0" "$@""#]
+        let outcome = try await descent(["train", scratch.file("job.toml")], in: scratch.path, timeLimit: 30, launcher: perRank)
+        #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
+        let ours = outcome.stderrLines.filter { $0.hasPrefix("descent:") }
+        #expect(ours.count == 1 && ours[0].hasPrefix("descent: rank 1: ") && ours[0].contains(scratch.file("rank1")), "\(outcome)")
+        #expect(!exists(scratch.file("partial")))
+    }
+
     /// Each rank trains the job file named for its rank (job-RANK.toml): rank 2's has another hidden width.
     @Test("different job files on different ranks: one line naming the key, exit 1, no run directory, no hang")
     func differentJobsOnRanks() async throws {
